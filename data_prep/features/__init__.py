@@ -1,0 +1,35 @@
+"""Feature sets of stage 1, one module per extractor family, and their registry.
+
+``FEATURE_SETS`` maps store names to classes. Audio sets (``modality == "audio"``) run in worker
+processes on a decoded signal; text sets run in the main process on batches of transcripts.
+"""
+from __future__ import annotations
+
+from data_prep.features.base import AudioFeature
+from data_prep.features.bert import BertTokens
+from data_prep.features.smile import SmileMfcc39
+
+FEATURE_SETS: dict[str, type] = {}
+
+
+def _register(cls: type) -> None:
+    if cls.name in FEATURE_SETS:
+        raise ValueError(f"feature set {cls.name!r} registered twice")
+    FEATURE_SETS[cls.name] = cls
+
+
+for _cls in (SmileMfcc39, BertTokens):
+    _register(_cls)
+
+
+def get_feature_set(name: str, **options):
+    """An instance of the named feature set; unknown names fail listing the known ones."""
+    try:
+        cls = FEATURE_SETS[name]
+    except KeyError:
+        raise ValueError(f"unknown feature set {name!r}; known: "
+                         f"{', '.join(sorted(FEATURE_SETS))}") from None
+    return cls(**options)
+
+
+__all__ = ["AudioFeature", "FEATURE_SETS", "get_feature_set"]

@@ -1,0 +1,304 @@
+"""The prepare pipeline: corpus release -> manifest -> feature sets in the store.
+
+``prepare()`` is what ``ser-prepare <corpus> <path>`` runs, in four stages:
+
+1. scan: the corpus adapter lists every utterance with a status (label problems);
+2. audio check (worker processes): missing, unreadable, empty or silent audio get a status;
+3. the manifest is written (``<out>/<corpus>/manifest.csv``);
+4. extraction: audio feature sets run in worker processes, each utterance decoded ONCE for all
+   requested audio sets; text sets run batched in this process. Each feature set is written
+   shard by shard; complete shards are skipped on a re-run, so an interrupted prepare is
+   finished by running the same command again.
+
+Memory stays bounded by one shard of features (``shard_size`` utterances) at a time.
+"""
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tqdm import tqdm
+
+from data_prep.audio import AudioError, check_audio, load_audio
+from data_prep.features import get_feature_set
+from ser_keras import store
+
+DEFAULT_FEATURES = ("mfcc39_smile", "bert_tokens")  # ho2020's inputs
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------------------------
+# Worker side (module-level functions: they are pickled by reference into worker processes)
+# --------------------------------------------------------------------------------------------
+_WORKER_FEATURES: dict = {}
+
+
+def _init_worker(features: dict) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker process
+    _WORKER_FEATURES.clear()
+    _WORKER_FEATURES.update(features)
+
+
+def _check(row: dict) -> dict:
+    return check_audio(row["audio_path"], _float(row.get("start_s")), _float(row.get("end_s")))
+
+
+def _extract(task: tuple) -> tuple[str, dict, str | None]:
+    """Decode one utterance once and run every requested audio feature set on it."""
+    utt_id, path, start_s, end_s, names = task
+    outputs, signals = {}, {}
+    try:
+        for name in names:
+            feature = _WORKER_FEATURES[name]
+            if feature.sample_rate not in signals:
+                signals[feature.sample_rate] = load_audio(path, feature.sample_rate, start_s, end_s)
+            outputs[name] = feature.extract(signals[feature.sample_rate])
+    except AudioError as err:
+        return utt_id, {}, err.status
+    except Exception as err:  # noqa: BLE001 - recorded per utterance, the corpus goes on
+        return utt_id, {}, f"extract_error: {type(err).__name__}: {err}"[:300]
+    return utt_id, outputs, None
+
+
+def _float(value) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+class _Executor:
+    """``imap`` over a pool of spawned workers, or in this process when workers == 1."""
+
+    def __init__(self, workers: int, features: dict):
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            self.pool = multiprocessing.get_context("spawn").Pool(
+                workers, initializer=_init_worker, initargs=(features,))
+        else:
+            _init_worker(features)
+
+    def imap(self, fn, items, chunksize=1):
+        if self.pool is None:
+            return map(fn, items)
+        return self.pool.imap(fn, items, chunksize=chunksize)
+
+    def close(self, ok: bool):
+        if self.pool is not None:
+            (self.pool.close if ok else self.pool.terminate)()
+            self.pool.join()
+
+
+# --------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------
+def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
+            features: Sequence[str] = DEFAULT_FEATURES, *, text_encoder: str | None = None,
+            workers: int | None = None, shard_size: int = store.DEFAULT_SHARD_SIZE,
+            progress: bool = True, command: str | None = None,
+            log: Callable[[str], None] = print) -> dict:
+    """Prepare ``source`` as ``corpus`` into the store at ``out``; return the prepare report."""
+    timings: dict[str, float] = {}
+    workers = workers or default_workers()
+    out = Path(out)
+    corpus_dir = store.corpus_dir(out, corpus)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    command = command or f"ser-prepare {corpus} {source} --out {out} --features {','.join(features)}"
+
+    instances = {}
+    for name in features:
+        options = {"text_encoder": text_encoder} if (
+            name == "bert_tokens" and text_encoder) else {}
+        instances[name] = get_feature_set(name, **options)
+    audio_sets = {n: f for n, f in instances.items() if f.modality == "audio"}
+    text_sets = {n: f for n, f in instances.items() if f.modality == "text"}
+
+    t = time.perf_counter()
+    scan = adapter.scan(source, corpus=corpus)
+    timings["scan_s"] = time.perf_counter() - t
+    rows = scan.rows
+    # Describe every set now: a text encoder that cannot load fails before hours of audio work.
+    descriptions = {name: feature.describe() for name, feature in instances.items()}
+
+    executor = _Executor(workers, audio_sets)
+    ok = False
+    try:
+        t = time.perf_counter()
+        to_check = [r for r in rows if r["status"] == store.STATUS_OK]
+        checks = executor.imap(_check, to_check, chunksize=8)
+        for row, result in zip(to_check, _bar(checks, len(to_check), "audio check", progress)):
+            row.update(status=result["status"], duration_s=result["duration_s"],
+                       sample_rate=result["sample_rate"])
+        timings["audio_check_s"] = time.perf_counter() - t
+
+        manifest_sha = store.write_manifest(store.manifest_path(out, corpus), rows)
+        usable = [r for r in sorted(rows, key=lambda r: r["utt_id"])
+                  if r["status"] == store.STATUS_OK]
+        usable_ids = [r["utt_id"] for r in usable]
+        by_id = {r["utt_id"]: r for r in usable}
+
+        t = time.perf_counter()
+        if audio_sets:
+            writers = _writers(audio_sets, descriptions, out, corpus, manifest_sha, usable_ids,
+                               shard_size, command, log)
+            _extract_audio(executor, audio_sets, writers, by_id, progress)
+        timings["extract_audio_s"] = time.perf_counter() - t
+        ok = True
+    finally:
+        executor.close(ok)
+
+    t = time.perf_counter()
+    for name, feature in text_sets.items():
+        writer = _writers({name: feature}, descriptions, out, corpus, manifest_sha, usable_ids,
+                          shard_size, command, log)[name]
+        _extract_text(feature, writer, by_id, progress)
+    timings["extract_text_s"] = time.perf_counter() - t
+
+    report = _report(corpus, source, rows, scan.problems, out, timings, workers, list(features))
+    store.atomic_write_json(corpus_dir / "prepare_report.json", report)
+    return report
+
+
+def _bar(iterable, total, desc, progress):
+    return tqdm(iterable, total=total, desc=desc, unit="utt", disable=not progress,
+                dynamic_ncols=True, leave=False)
+
+
+def _writers(instances: dict, descriptions: dict, out, corpus, manifest_sha, usable_ids,
+             shard_size, command, log) -> dict:
+    return {name: store.FeatureSetWriter(out, corpus, descriptions[name], manifest_sha,
+                                         usable_ids, shard_size, command, log)
+            for name in instances}
+
+
+def _extract_audio(executor, audio_sets, writers, by_id, progress):
+    plan = next(iter(writers.values())).shards
+    pending = {name: set(w.pending()) for name, w in writers.items()}
+    todo = [i for i in range(len(plan)) if any(i in p for p in pending.values())]
+    total = sum(len(plan[i]) for i in todo)
+    with _bar(None, total, "audio features", progress) as bar:
+        for index in todo:
+            names = tuple(n for n in audio_sets if index in pending[n])
+            shards = {n: writers[n].open_shard(index) for n in names}
+            try:
+                tasks = [(u, by_id[u]["audio_path"], _float(by_id[u].get("start_s")),
+                          _float(by_id[u].get("end_s")), names) for u in plan[index]]
+                for utt_id, outputs, error in executor.imap(_extract, tasks, chunksize=2):
+                    for name, shard in shards.items():
+                        if error:
+                            shard.fail(utt_id, error)
+                        else:
+                            shard.write(utt_id, outputs[name])
+                    bar.update()
+                for shard in shards.values():
+                    shard.commit()
+            except BaseException:
+                for shard in shards.values():
+                    shard.abort()
+                raise
+
+
+def _extract_text(feature, writer, by_id, progress):
+    todo = writer.pending()
+    total = sum(len(writer.shards[i]) for i in todo)
+    with _bar(None, total, feature.name, progress) as bar:
+        for index in todo:
+            ids = writer.shards[index]
+            shard = writer.open_shard(index)
+            try:
+                results = feature.extract_batch([by_id[u]["text"] or "" for u in ids])
+                for utt_id, (array, note) in zip(ids, results):
+                    shard.write(utt_id, array, note)
+                shard.commit()
+            except BaseException:
+                shard.abort()
+                raise
+            bar.update(len(ids))
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for package in ("ser-keras", "numpy", "soundfile", "soxr", "librosa", "opensmile",
+                    "tensorflow", "keras", "keras-hub"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _report(corpus, source, rows, problems, out, timings, workers, features) -> dict:
+    by_status = collections.Counter(r["status"] for r in rows)
+    ok_rows = [r for r in rows if r["status"] == store.STATUS_OK]
+    audio_s = sum(float(r["duration_s"]) for r in ok_rows if r.get("duration_s"))
+    feature_summary = {}
+    for name, summary in store.iter_marker_summaries(out, corpus):
+        if name not in features:
+            continue
+        feature_summary[name] = {
+            "records": summary["records"],
+            "failures": dict(collections.Counter(summary["failures"].values())),
+            "failed_utterances": summary["failures"],
+            "notes": dict(collections.Counter(summary["notes"].values())),
+        }
+    extract_s = timings.get("extract_audio_s", 0.0)
+    return {
+        "corpus": corpus,
+        "source": str(Path(source).resolve()),
+        "utterances": len(rows),
+        "usable": len(ok_rows),
+        "by_status": dict(sorted(by_status.items())),
+        "by_label": dict(sorted(collections.Counter(r.get("label") or "" for r in ok_rows).items())),
+        "by_status_and_label": {
+            s: dict(sorted(collections.Counter(r.get("label") or "" for r in rows
+                                               if r["status"] == s).items()))
+            for s in sorted(by_status)},
+        "audio_seconds": round(audio_s, 3),
+        "problems": problems,
+        "features": feature_summary,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "audio_x_realtime": round(audio_s / extract_s, 1) if extract_s > 0 else None,
+        "workers": workers,
+        "versions": _versions(),
+    }
+
+
+def summary_lines(report: dict) -> list[str]:
+    """The console summary of a prepare report."""
+    skipped = {s: n for s, n in report["by_status"].items() if s != store.STATUS_OK}
+    lines = [f"{report['corpus']}: {report['usable']} of {report['utterances']} utterances "
+             f"usable ({report['audio_seconds'] / 60:.1f} min of audio)"
+             + (f"; unusable: {', '.join(f'{n} {s}' for s, n in skipped.items())}"
+                if skipped else "")]
+    lines.append("  by label (usable): " + ", ".join(
+        f"{label or '(none)'} {n}" for label, n in report["by_label"].items()))
+    for name, info in report["features"].items():
+        extra = []
+        if info["failures"]:
+            extra.append("failed: " + ", ".join(f"{n} {r}" for r, n in info["failures"].items()))
+        if info["notes"]:
+            extra.append("notes: " + ", ".join(f"{n} {r}" for r, n in info["notes"].items()))
+        lines.append(f"  {name}: {info['records']} records" + (f" ({'; '.join(extra)})"
+                                                             if extra else ""))
+    if report["problems"]:
+        lines.append(f"  {len(report['problems'])} problem(s) in the source, first ones:")
+        lines += [f"    {p}" for p in report["problems"][:10]]
+    timings = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in report["timings_s"].items())
+    speed = (f"; audio features at {report['audio_x_realtime']}x real time"
+             if report["audio_x_realtime"] else "")
+    lines.append(f"  time: {timings}{speed} ({report['workers']} workers)")
+    return lines

@@ -1,0 +1,401 @@
+"""The feature store: the one contract between ``data_prep`` (writer) and ``ser_keras`` (reader).
+
+Layout of a prepared corpus (``<store>/<corpus>/``)::
+
+    manifest.csv                  one row per utterance of the release, used or not
+    prepare_report.json           counts by status and label, tool versions, timings
+    features/<feature_set>/
+        metadata.json             what the set is: extractor + config, dims, frame shift,
+                                  versions, manifest hash, shard plan, format version
+        shard-00000-of-00004.tfrecord
+        shard-00000-of-00004.done.json   completion marker: records, bytes, utt_ids, failures
+
+A shard is accepted only when its marker exists and the marker's byte count matches the file:
+the marker is written (atomically) after the shard file is renamed into place, so a killed
+writer never leaves a shard that a reader would take. The shard plan (which utt_ids go to which
+shard) is a pure function of the manifest, so a resumed run writes exactly the bytes an
+uninterrupted run would.
+
+Records are ``tf.train.Example`` protos with ``utt_id`` (bytes), ``shape`` (int64 list) and
+``data`` (raw little-endian float32 bytes, C order).
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+MANIFEST_COLUMNS = (
+    "utt_id", "corpus", "audio_path", "start_s", "end_s", "duration_s", "sample_rate",
+    "speaker", "gender", "session", "dialog", "scenario", "text", "label",
+    "valence", "arousal", "dominance", "split", "status",
+)
+STATUS_OK = "ok"
+DEFAULT_SHARD_SIZE = 256
+
+
+class StoreError(RuntimeError):
+    """A store that is missing, incomplete or does not match what the reader needs."""
+
+
+# --------------------------------------------------------------------------------------------
+# Paths and small helpers
+# --------------------------------------------------------------------------------------------
+def corpus_dir(store_root: str | os.PathLike, corpus: str) -> Path:
+    return Path(store_root) / corpus
+
+
+def feature_dir(store_root: str | os.PathLike, corpus: str, feature_set: str) -> Path:
+    return corpus_dir(store_root, corpus) / "features" / feature_set
+
+
+def manifest_path(store_root: str | os.PathLike, corpus: str) -> Path:
+    return corpus_dir(store_root, corpus) / "manifest.csv"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` so that readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def rebuild_hint(metadata: dict | None, corpus: str, feature_set: str, store_root) -> str:
+    command = (metadata or {}).get("prepare_command")
+    if command:
+        return command
+    return f"ser-prepare {corpus} <path to the corpus> --features {feature_set} --out {store_root}"
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------
+def write_manifest(path: str | os.PathLike, rows: Iterable[dict]) -> str:
+    """Write the manifest (rows sorted by utt_id) atomically; return its sha256."""
+    import io
+
+    rows = sorted(rows, key=lambda r: r["utt_id"])
+    seen = set()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, extrasaction="raise",
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        if row["utt_id"] in seen:
+            raise ValueError(f"duplicate utt_id in manifest: {row['utt_id']}")
+        seen.add(row["utt_id"])
+        writer.writerow({c: _cell(row.get(c)) for c in MANIFEST_COLUMNS})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, buffer.getvalue())
+    return file_sha256(path)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if np.isfinite(value) else ""
+    return str(value)
+
+
+def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of a manifest as dicts of strings (empty string where unknown)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: no manifest; prepare the corpus first with ser-prepare")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = set(MANIFEST_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise StoreError(f"{path}: manifest lacks columns {sorted(missing)}; re-run ser-prepare")
+        return list(reader)
+
+
+def plan_shards(utt_ids: Sequence[str], shard_size: int) -> list[list[str]]:
+    """Split utt_ids (in the given order) into consecutive shards of at most ``shard_size``."""
+    if shard_size < 1:
+        raise ValueError("shard_size must be >= 1")
+    utt_ids = list(utt_ids)
+    return [utt_ids[i:i + shard_size] for i in range(0, len(utt_ids), shard_size)] or [[]]
+
+
+def shard_name(index: int, count: int) -> str:
+    return f"shard-{index:05d}-of-{count:05d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+def serialize_record(utt_id: str, array: np.ndarray) -> bytes:
+    import tensorflow as tf
+
+    array = np.ascontiguousarray(array, dtype="<f4")
+    example = tf.train.Example(features=tf.train.Features(feature={
+        "utt_id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[utt_id.encode()])),
+        "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(array.shape))),
+        "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[array.tobytes()])),
+    }))
+    return example.SerializeToString()
+
+
+def parse_record(serialized, rank: int):
+    """Parse one serialized record into {"utt_id": string, "features": float32 tensor}."""
+    import tensorflow as tf
+
+    parsed = tf.io.parse_single_example(serialized, {
+        "utt_id": tf.io.FixedLenFeature([], tf.string),
+        "shape": tf.io.FixedLenFeature([rank], tf.int64),
+        "data": tf.io.FixedLenFeature([], tf.string),
+    })
+    values = tf.io.decode_raw(parsed["data"], tf.float32, little_endian=True)
+    return {"utt_id": parsed["utt_id"], "features": tf.reshape(values, parsed["shape"])}
+
+
+# --------------------------------------------------------------------------------------------
+# Writer
+# --------------------------------------------------------------------------------------------
+class ShardWriter:
+    """Writes one shard to a temporary file; ``commit`` makes it visible to readers."""
+
+    def __init__(self, directory: Path, name: str):
+        import tensorflow as tf
+
+        self.directory = directory
+        self.name = name
+        self.final = directory / f"{name}.tfrecord"
+        self.tmp = directory / f"{name}.tfrecord.tmp"
+        self.marker = directory / f"{name}.done.json"
+        self._writer = tf.io.TFRecordWriter(str(self.tmp))
+        self.utt_ids: list[str] = []
+        self.failures: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+
+    def write(self, utt_id: str, array: np.ndarray, note: str | None = None) -> None:
+        array = np.asarray(array, dtype=np.float32)
+        if not np.all(np.isfinite(array)):
+            self.fail(utt_id, "non_finite_features")
+            return
+        self._writer.write(serialize_record(utt_id, array))
+        self.utt_ids.append(utt_id)
+        if note:
+            self.notes[utt_id] = note
+
+    def fail(self, utt_id: str, reason: str) -> None:
+        self.failures[utt_id] = reason
+
+    def commit(self) -> dict:
+        self._writer.close()
+        os.replace(self.tmp, self.final)
+        marker = {
+            "shard": self.name,
+            "records": len(self.utt_ids),
+            "bytes": self.final.stat().st_size,
+            "utt_ids": self.utt_ids,
+            "failures": dict(sorted(self.failures.items())),
+            "notes": dict(sorted(self.notes.items())),
+        }
+        atomic_write_json(self.marker, marker)
+        return marker
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+
+class FeatureSetWriter:
+    """Owns ``features/<name>/`` of one corpus: metadata, shard plan, resume.
+
+    ``description`` is the extractor's ``describe()``; together with the manifest hash and the
+    shard plan it forms the metadata. If a previous run left a feature set with different
+    metadata (another configuration, another manifest), it is removed and rebuilt.
+    """
+
+    def __init__(self, store_root, corpus: str, description: dict, manifest_sha256: str,
+                 utt_ids: Sequence[str], shard_size: int = DEFAULT_SHARD_SIZE,
+                 prepare_command: str | None = None, log=print):
+        self.name = description["feature_set"]
+        self.directory = feature_dir(store_root, corpus, self.name)
+        self.shards = plan_shards(utt_ids, shard_size)
+        self.metadata = dict(description)
+        self.metadata.update({
+            "format_version": FORMAT_VERSION,
+            "corpus": corpus,
+            "manifest_sha256": manifest_sha256,
+            "shard_size": shard_size,
+            "num_shards": len(self.shards),
+            "num_utterances": len(utt_ids),
+            "prepare_command": prepare_command,
+        })
+        meta_path = self.directory / "metadata.json"
+        if meta_path.exists():
+            old = json.loads(meta_path.read_text())
+            if _comparable(old) != _comparable(self.metadata):
+                log(f"{self.directory}: configuration or manifest changed; rebuilding {self.name}")
+                shutil.rmtree(self.directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(meta_path, self.metadata)
+
+    def shard_name(self, index: int) -> str:
+        return shard_name(index, len(self.shards))
+
+    def is_complete(self, index: int) -> bool:
+        return _shard_complete(self.directory, self.shard_name(index))
+
+    def pending(self) -> list[int]:
+        return [i for i in range(len(self.shards)) if not self.is_complete(i)]
+
+    def open_shard(self, index: int) -> ShardWriter:
+        name = self.shard_name(index)
+        for stale in (f"{name}.tfrecord", f"{name}.tfrecord.tmp", f"{name}.done.json.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / stale).unlink()
+        return ShardWriter(self.directory, name)
+
+
+def _comparable(metadata: dict) -> dict:
+    # The command line that produced a store (paths, worker count) does not change its content.
+    return {k: v for k, v in metadata.items() if k != "prepare_command"}
+
+
+def _shard_complete(directory: Path, name: str) -> bool:
+    marker = directory / f"{name}.done.json"
+    shard = directory / f"{name}.tfrecord"
+    if not (marker.is_file() and shard.is_file()):
+        return False
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    return info.get("bytes") == shard.stat().st_size
+
+
+# --------------------------------------------------------------------------------------------
+# Reader
+# --------------------------------------------------------------------------------------------
+class FeatureSet:
+    """A complete, validated feature set of one prepared corpus.
+
+    >>> fs = open_feature_set("data", "demo", "mfcc39_smile")
+    >>> fs.metadata["dim"], len(fs.utt_ids)
+    >>> ds = fs.dataset()      # tf.data: {"utt_id": string, "features": float32}
+    """
+
+    def __init__(self, store_root, corpus: str, name: str, metadata: dict, markers: list[dict]):
+        self.store_root = Path(store_root)
+        self.corpus = corpus
+        self.name = name
+        self.metadata = metadata
+        self.directory = feature_dir(store_root, corpus, name)
+        self.shard_paths = [self.directory / f"{m['shard']}.tfrecord" for m in markers]
+        self.utt_ids = [u for m in markers for u in m["utt_ids"]]
+        self.failures = {u: r for m in markers for u, r in m.get("failures", {}).items()}
+        self.notes = {u: r for m in markers for u, r in m.get("notes", {}).items()}
+
+    @property
+    def rank(self) -> int:
+        return 2 if self.metadata["rank"] == "sequence" else 1
+
+    def dataset(self, num_parallel_reads=None):
+        """tf.data.Dataset of {"utt_id", "features"} in shard order."""
+        import tensorflow as tf
+
+        autotune = tf.data.AUTOTUNE
+        files = [str(p) for p in self.shard_paths]
+        ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads)
+        rank = self.rank
+        return ds.map(lambda s: parse_record(s, rank), num_parallel_calls=autotune,
+                      deterministic=True)
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """All records as numpy arrays keyed by utt_id (small corpora, tests, notebooks)."""
+        return {r["utt_id"].decode(): r["features"]
+                for r in self.dataset().as_numpy_iterator()}
+
+
+def open_feature_set(store_root, corpus: str, name: str,
+                     expect: dict | None = None) -> FeatureSet:
+    """Open a feature set, refusing one that is missing, incomplete or not as expected.
+
+    ``expect`` maps metadata keys to required values (e.g. ``{"dim": 39}``); dotted keys reach
+    into ``config`` (``{"config.text_encoder": "bert-base-uncased"}``).
+    """
+    directory = feature_dir(store_root, corpus, name)
+    meta_path = directory / "metadata.json"
+    if not meta_path.is_file():
+        raise StoreError(
+            f"{directory}: feature set '{name}' of corpus '{corpus}' is not in the store; "
+            f"build it with: {rebuild_hint(None, corpus, name, store_root)}")
+    metadata = json.loads(meta_path.read_text())
+    hint = rebuild_hint(metadata, corpus, name, store_root)
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise StoreError(f"{meta_path}: store format {metadata.get('format_version')}, this "
+                         f"reader needs {FORMAT_VERSION}; rebuild with: {hint}")
+    manifest = manifest_path(store_root, corpus)
+    if manifest.is_file() and file_sha256(manifest) != metadata.get("manifest_sha256"):
+        raise StoreError(f"{meta_path}: built from another manifest than {manifest}; "
+                         f"rebuild with: {hint}")
+    for key, wanted in (expect or {}).items():
+        found = _dotted(metadata, key)
+        if found != wanted:
+            raise StoreError(f"{meta_path}: {key} is {found!r}, expected {wanted!r}; "
+                             f"rebuild with: {hint}")
+    markers, missing = [], []
+    for index in range(metadata["num_shards"]):
+        name_i = shard_name(index, metadata["num_shards"])
+        if _shard_complete(directory, name_i):
+            markers.append(json.loads((directory / f"{name_i}.done.json").read_text()))
+        else:
+            missing.append(name_i)
+    if missing:
+        raise StoreError(f"{directory}: {len(missing)} of {metadata['num_shards']} shards are "
+                         f"incomplete (first: {missing[0]}); finish them with: {hint}")
+    return FeatureSet(store_root, corpus, name, metadata, markers)
+
+
+def _dotted(mapping: dict, key: str):
+    value: Any = mapping
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def iter_marker_summaries(store_root, corpus: str) -> Iterator[tuple[str, dict]]:
+    """(feature_set, summary) for every feature set of a corpus: records, failures, notes."""
+    root = corpus_dir(store_root, corpus) / "features"
+    for directory in sorted(p for p in root.glob("*") if p.is_dir()):
+        records, failures, notes = 0, {}, {}
+        for marker in sorted(directory.glob("*.done.json")):
+            info = json.loads(marker.read_text())
+            records += info["records"]
+            failures.update(info.get("failures", {}))
+            notes.update(info.get("notes", {}))
+        yield directory.name, {"records": records, "failures": failures, "notes": notes}
