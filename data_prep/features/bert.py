@@ -154,15 +154,16 @@ class BertTokens:
     # --- extraction ------------------------------------------------------------------------
     def token_ids(self, texts: list[str]) -> list[tuple[list[int], str | None]]:
         """[CLS] + word pieces + [SEP] per text, with a note (empty_text, truncated) or None."""
-        _, tokenizer, _, _ = self._load()
+        _, tokenizer, backbone, _ = self._load()
+        limit = min(self.max_tokens, backbone.max_sequence_length) - 2  # room for [CLS], [SEP]
         cleaned = [clean_text(t, self.strip_tags) for t in texts]
         pieces = tokenizer(cleaned) if cleaned else []
         result = []
         for text, ids in zip(cleaned, pieces):
             ids = [int(i) for i in np.asarray(ids).reshape(-1)]
             note = "empty_text" if not text else None
-            if len(ids) > self.max_tokens - 2:
-                ids, note = ids[: self.max_tokens - 2], "truncated"
+            if len(ids) > limit:
+                ids, note = ids[:limit], "truncated"
             result.append(([tokenizer.cls_token_id, *ids, tokenizer.sep_token_id], note))
         return result
 
@@ -171,14 +172,15 @@ class BertTokens:
 
         Texts are sorted by length and batched so that padding stays small.
         """
-        _, tokenizer, _, encode = self._load()
+        _, tokenizer, backbone, encode = self._load()
+        limit = min(self.max_tokens, backbone.max_sequence_length) - 2
         encoded = self.token_ids(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
         outputs: list[Any] = [None] * len(texts)
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
             longest = max(len(encoded[i][0]) for i in batch)
-            width = min(self.max_tokens, -(-longest // 8) * 8)  # round up: fewer retraces
+            width = min(limit + 2, -(-longest // 8) * 8)  # round up: fewer retraces
             ids = np.full((len(batch), width), tokenizer.pad_token_id, dtype=np.int32)
             mask = np.zeros((len(batch), width), dtype=bool)
             for row, i in enumerate(batch):
