@@ -160,7 +160,7 @@ def serialize_record(utt_id: str, array: np.ndarray) -> bytes:
         "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(array.shape))),
         "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[array.tobytes()])),
     }))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map order fixed: same bytes every run
 
 
 def parse_record(serialized, rank: int):

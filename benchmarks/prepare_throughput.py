@@ -1,0 +1,82 @@
+"""Prepare throughput per feature set, in x real time (audio seconds / wall seconds).
+
+    python benchmarks/prepare_throughput.py                       # the demo corpus (small)
+    python benchmarks/prepare_throughput.py --corpus iemocap --source /data/IEMOCAP_full_release
+    python benchmarks/prepare_throughput.py --features mfcc39_smile --workers 1,2
+
+Each feature set (and the bundle of all of them, when several are given) is prepared into a
+fresh temporary store, so nothing is skipped as already done. Printed per run: the stage times
+of the prepare report (scan, audio check incl. worker start-up, extraction), the extraction
+rate in x real time, and for text sets sentences per second.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from data_prep.corpora import ADAPTERS, demo, iemocap  # noqa: E402
+from data_prep.prepare import default_workers, prepare  # noqa: E402
+
+
+def run_once(corpus, source, adapter, features, workers, text_encoder):
+    with tempfile.TemporaryDirectory(prefix="ser-bench-") as out:
+        t = time.perf_counter()
+        report = prepare(corpus, source, out, adapter, features, text_encoder=text_encoder,
+                         workers=workers, progress=False, log=lambda m: None)
+        wall = time.perf_counter() - t
+    timings = report["timings_s"]
+    audio_s = report["audio_seconds"]
+    extract = timings["extract_audio_s"] + timings["extract_text_s"]
+    line = (f"{'+'.join(features):<28} workers={workers}  utts={report['usable']:>5}  "
+            f"audio={audio_s / 60:6.1f} min  wall={wall:6.1f}s  "
+            f"(scan {timings['scan_s']:.1f}s, check+start-up {timings['audio_check_s']:.1f}s, "
+            f"audio extract {timings['extract_audio_s']:.1f}s, "
+            f"text extract {timings['extract_text_s']:.1f}s)  "
+            f"extraction {audio_s / extract:6.1f}x real time")
+    if timings["extract_text_s"] > 0:
+        line += f"  text {report['usable'] / timings['extract_text_s']:.0f} sentences/s"
+    print(line, flush=True)
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="demo", choices=["demo", *ADAPTERS])
+    parser.add_argument("--source", type=Path, help="release path (default: generate the demo)")
+    parser.add_argument("--size", default="small", help="demo size when no --source is given")
+    parser.add_argument("--features", default="mfcc39_smile,bert_tokens")
+    parser.add_argument("--workers", default=str(default_workers()),
+                        help="comma-separated worker counts to compare")
+    parser.add_argument("--text-encoder", default="minilm-l6")
+    parser.add_argument("--no-bundle", action="store_true",
+                        help="time each feature set alone only")
+    args = parser.parse_args(argv)
+
+    adapter = iemocap if args.corpus == "demo" else ADAPTERS[args.corpus]
+    source = args.source
+    if source is None:
+        if args.corpus != "demo":
+            parser.error("--source is required for a real corpus")
+        source = Path(tempfile.gettempdir()) / f"ser-bench-demo-{args.size}"
+        t = time.perf_counter()
+        demo.generate(source, size=args.size, seed=0)
+        print(f"demo corpus ({args.size}) ready in {time.perf_counter() - t:.1f}s: {source}")
+    features = [f for f in args.features.split(",") if f]
+    runs = [[f] for f in features]
+    if len(features) > 1 and not args.no_bundle:
+        runs.append(features)
+    print(f"cores available: {default_workers()}")
+    for workers in (int(w) for w in args.workers.split(",")):
+        for run in runs:
+            run_once(args.corpus, source, adapter, run, workers, args.text_encoder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

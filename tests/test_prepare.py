@@ -1,0 +1,118 @@
+"""``ser-prepare iemocap`` end to end on the miniature release: manifest, report, features,
+bad input, and an interrupted run finished by re-running it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from data_prep import cli
+from mini_iemocap import build_release
+from ser_keras import store
+from tiny_bert import make_tiny_bert
+
+USABLE = ["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M000",
+          "Ses02M_script01_1b_F000", "Ses03M_impro05a_M000"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("bert"))
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("src"))
+
+
+def _args(release, out, tiny_bert, *extra):
+    return ["iemocap", str(release), "--out", str(out), "--text-encoder", str(tiny_bert),
+            "--quiet", "--shard-size", "2", *extra]
+
+
+@pytest.fixture(scope="module")
+def prepared(release, tiny_bert, tmp_path_factory):
+    out = tmp_path_factory.mktemp("store")
+    assert cli.main(_args(release, out, tiny_bert, "--workers", "2")) == 0
+    return out
+
+
+def test_manifest_has_every_row_with_its_status(prepared):
+    rows = store.read_manifest(store.manifest_path(prepared, "iemocap"))
+    statuses = {r["utt_id"]: r["status"] for r in rows}
+    assert len(rows) == 13
+    assert sorted(u for u, s in statuses.items() if s == "ok") == USABLE
+    assert statuses["Ses02M_script01_1b_F001"] == "silent_audio"
+    assert statuses["Ses02M_script01_1b_F002"] == "unreadable_audio"
+    assert statuses["Ses01F_impro01_M001"] == "missing_audio"
+    stereo = next(r for r in rows if r["utt_id"] == "Ses01F_impro01_M000")
+    assert (stereo["sample_rate"], stereo["duration_s"]) == ("44100", "0.5")
+
+
+def test_report_counts_by_status_and_label(prepared, capsys):
+    report = json.loads((prepared / "iemocap" / "prepare_report.json").read_text())
+    assert report["by_status"] == {"empty_audio": 1, "missing_audio": 1, "no_label": 3,
+                                   "ok": 5, "silent_audio": 1, "unknown_label": 1,
+                                   "unreadable_audio": 1}
+    assert report["by_label"] == {"ang": 1, "hap": 1, "neu": 1, "sad": 1, "xxx": 1}
+    assert report["features"]["bert_tokens"]["notes"] == {"empty_text": 1}
+    assert report["features"]["mfcc39_smile"]["records"] == 5
+    assert "opensmile" in report["versions"]
+
+
+def test_features_are_readable_with_expected_shapes(prepared):
+    mfcc = store.open_feature_set(prepared, "iemocap", "mfcc39_smile", expect={"dim": 39})
+    bert = store.open_feature_set(prepared, "iemocap", "bert_tokens", expect={"dim": 8})
+    mfcc_data, bert_data = mfcc.to_dict(), bert.to_dict()
+    assert sorted(mfcc_data) == sorted(bert_data) == USABLE
+    # 0.5 s at 16 kHz, 100 ms frames every 50 ms: 9 full frames.
+    assert {a.shape for a in mfcc_data.values()} == {(9, 39)}
+    assert bert_data["Ses01F_impro01_F001"].shape == (2, 8)  # "[BREATHING]": [CLS] [SEP]
+    assert mfcc.metadata["frame_shift_s"] == 0.05 and mfcc.metadata["num_shards"] == 3
+
+
+def test_rerun_skips_complete_shards(prepared, release, tiny_bert):
+    before = {p: p.stat().st_mtime_ns for p in prepared.rglob("*.tfrecord")}
+    assert cli.main(_args(release, prepared, tiny_bert, "--workers", "1")) == 0
+    assert {p: p.stat().st_mtime_ns for p in prepared.rglob("*.tfrecord")} == before
+
+
+def test_unusable_source_fails_with_one_line(tmp_path, capsys):
+    assert cli.main(["iemocap", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(tmp_path / "nowhere") in err
+
+
+@pytest.mark.slow
+def test_killed_run_rerun_gives_the_same_store(release, tiny_bert, prepared, tmp_path):
+    out = tmp_path / "store"
+    command = [sys.executable, "-m", "data_prep.cli",
+               *_args(release, out, tiny_bert, "--workers", "1")]
+    command[command.index("--shard-size") + 1] = "2"
+    process = subprocess.Popen(command, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    first = out / "iemocap" / "features" / "mfcc39_smile" / "shard-00000-of-00003.done.json"
+    deadline = time.time() + 120
+    while not first.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with pytest.raises(store.StoreError):
+        store.open_feature_set(out, "iemocap", "bert_tokens")   # the kill left work undone
+    assert cli.main(_args(release, out, tiny_bert, "--workers", "1")) == 0
+    for name in ("mfcc39_smile", "bert_tokens"):
+        a, b = store.feature_dir(out, "iemocap", name), store.feature_dir(prepared, "iemocap", name)
+        files = sorted(p.name for p in a.iterdir())
+        assert files == sorted(p.name for p in b.iterdir())
+        for f in files:
+            if f == "metadata.json":
+                strip = lambda m: {k: v for k, v in m.items() if k != "prepare_command"}
+                assert strip(json.loads((a / f).read_text())) == strip(
+                    json.loads((b / f).read_text()))
+            else:
+                assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert (out / "iemocap" / "manifest.csv").read_bytes() == (
+        prepared / "iemocap" / "manifest.csv").read_bytes()
