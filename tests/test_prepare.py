@@ -116,3 +116,23 @@ def test_killed_run_rerun_gives_the_same_store(release, tiny_bert, prepared, tmp
                 assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (out / "iemocap" / "manifest.csv").read_bytes() == (
         prepared / "iemocap" / "manifest.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_ser_prepare_demo_tiny_end_to_end(tmp_path, capsys):
+    # act: the demo command as a user types it (default text encoder: the MiniLM wheel)
+    assert cli.main(["demo", "--size", "tiny", "--out", str(tmp_path), "--quiet"]) == 0
+    # assert: every synthesised utterance is usable and in both feature sets
+    out = capsys.readouterr().out
+    assert "demo: 60 of 60 utterances usable" in out
+    rows = store.read_manifest(store.manifest_path(tmp_path, "demo"))
+    assert len(rows) == 60 and {r["corpus"] for r in rows} == {"demo"}
+    assert len({r["speaker"] for r in rows}) == 10
+    mfcc = store.open_feature_set(tmp_path, "demo", "mfcc39_smile", expect={"dim": 39})
+    bert = store.open_feature_set(tmp_path, "demo", "bert_tokens",
+                                  expect={"dim": 384, "config.text_encoder": "minilm-l6"})
+    assert len(mfcc.utt_ids) == len(bert.utt_ids) == 60
+    durations = {r["utt_id"]: float(r["duration_s"]) for r in rows}
+    for utt_id, array in mfcc.to_dict().items():
+        samples = round(durations[utt_id] * 16000)
+        assert array.shape == (1 + (max(samples, 1600) - 1600) // 800, 39)
