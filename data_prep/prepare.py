@@ -192,7 +192,7 @@ def _extract_audio(executor, audio_sets, writers, by_id, progress):
             try:
                 tasks = [(u, by_id[u]["audio_path"], _float(by_id[u].get("start_s")),
                           _float(by_id[u].get("end_s")), names) for u in plan[index]]
-                for utt_id, outputs, error in executor.imap(_extract, tasks, chunksize=2):
+                for utt_id, outputs, error in executor.imap(_extract, tasks, chunksize=8):
                     for name, shard in shards.items():
                         if error:
                             shard.fail(utt_id, error)

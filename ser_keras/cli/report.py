@@ -1,0 +1,41 @@
+"""``ser-report``: regenerate the papers' tables from the runs, beside the published numbers.
+
+    ser-report [--runs results/runs] [--out results/tables] [--experiments DIR]
+
+Writes, for every paper table and every dataset with runs (the paper's own dataset when there
+are none): ``<out>/<paper>_<table>_<dataset>.md``, ``.csv`` and ``.tex``; figures under
+``<out>/figures/`` (``<paper>_<table>_<dataset>_<cell>_confusion.png`` and ``..._roc.png``);
+and an index ``<out>/README.md``. Works with no runs at all: the tables then show "—" and
+list the ``ser-train`` commands that fill them. The work is ``ser_keras.reporting.write_report``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ser_keras.config import experiments_dir
+from ser_keras.reporting import write_report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ser-report", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", default="results/runs",
+                   help="runs root, searched at any depth for metrics.json (default: %(default)s)")
+    p.add_argument("--out", default="results/tables",
+                   help="output folder for tables, figures and README.md (default: %(default)s)")
+    p.add_argument("--experiments", default=None,
+                   help="experiments folder holding <paper>/published.csv (default: "
+                        "$SER_KERAS_EXPERIMENTS or the experiments/ folder beside the package)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    experiments = args.experiments or experiments_dir()
+    summary = write_report(args.runs, args.out, experiments)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The whole report: every paper table for every dataset with runs, their figures, an index.
+
+``write_report`` is what ``ser-report`` runs (``ser_keras/cli/report.py`` only parses the
+command line); call it from a notebook the same way. Files written into ``out_dir``:
+
+    <paper>_<table>_<dataset>.md / .csv / .tex     one per table and dataset
+    figures/<paper>_<table>_<dataset>_<cell>_confusion.png, ..._roc.png
+    README.md                                       index linking all of them
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ser_keras.reporting import ho2020
+from ser_keras.reporting.figures import confusion_figure, roc_figure
+from ser_keras.reporting.published import load_published, published_path
+from ser_keras.reporting.runs import load_runs
+from ser_keras.reporting.tables import (TableResult, TableSpec, build_table, datasets_for,
+                                        summary_line, write_table)
+
+
+def all_table_specs() -> list[TableSpec]:
+    """Every paper table ser-report regenerates; a new paper adds its module's specs here."""
+    return [*ho2020.table_specs()]
+
+
+@dataclasses.dataclass
+class ReportSummary:
+    runs_dir: Path
+    out_dir: Path
+    n_runs: int                                   # run folders found under runs_dir
+    results: list[TableResult]
+    files: dict[str, dict[str, Path]]             # table stem -> {"md"|"csv"|"tex": path}
+    figures: dict[str, dict[str, dict[str, Path]]]  # stem -> cell -> {kind: path}
+    index: Path
+
+    def lines(self) -> list[str]:
+        """The console summary: which tables, how many runs, which cells are missing."""
+        out = [f"ser-report: {self.n_runs} runs under {self.runs_dir} -> {self.out_dir}"]
+        if self.n_runs == 0:
+            out.append("No runs found: every cell shows '—' and each table lists the "
+                       "ser-train commands that fill it.")
+        out += [f"  {summary_line(r)}" for r in self.results]
+        n_figs = sum(len(kinds) for cells in self.figures.values() for kinds in cells.values())
+        out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex), {n_figs} figures; "
+                   f"index: {self.index}")
+        return out
+
+
+def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir: Path
+                 ) -> dict[str, dict[str, Path]]:
+    """Confusion matrix and ROC PNGs of every cell of the table with runs on ``dataset``."""
+    mine = runs[(runs["experiment"] == spec.experiment) & (runs["dataset"] == dataset)
+                & (runs["class_set"] == spec.class_set)]
+    written: dict[str, dict[str, Path]] = {}
+    for cell in spec.cells:
+        run_dirs = sorted(mine.loc[mine["cell"] == cell, "run_dir"].unique())
+        if not run_dirs:
+            continue
+        stem = f"{spec.stem(dataset)}_{cell}"
+        title = f"{spec.paper} {spec.label}, {cell}, {dataset}"
+        written[cell] = {"confusion": confusion_figure(
+            run_dirs, figures_dir / f"{stem}_confusion.png", f"{title}: confusion (row %)")}
+        roc = roc_figure(run_dirs, figures_dir / f"{stem}_roc.png", f"{title}: ROC one-vs-rest")
+        if roc is not None:
+            written[cell]["roc"] = roc
+    return written
+
+
+def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str | Path,
+                 specs: Sequence[TableSpec] | None = None) -> ReportSummary:
+    """Build and write every table (and its figures) and the index; returns what was done."""
+    runs_dir, out_dir = Path(runs_dir), Path(out_dir)
+    specs = all_table_specs() if specs is None else list(specs)
+    runs = load_runs(runs_dir)
+    published = {}
+    for paper in dict.fromkeys(s.paper for s in specs):
+        path = published_path(experiments_dir, paper)
+        if path.is_file():
+            published[paper] = load_published(path)
+        else:
+            warnings.warn(f"{path} not found: tables of {paper} show no published numbers",
+                          stacklevel=2)
+    results, files, figures = [], {}, {}
+    for spec in specs:
+        for dataset in datasets_for(spec, runs):
+            result = build_table(spec, runs, published.get(spec.paper), dataset)
+            stem = spec.stem(dataset)
+            figs = (cell_figures(spec, dataset, runs, out_dir / "figures")
+                    if spec.figures else {})
+            links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
+                     for cell, kinds in figs.items()}
+            files[stem] = write_table(result, out_dir, links)
+            figures[stem] = figs
+            results.append(result)
+    n_runs = int(runs["run_dir"].nunique())
+    index = out_dir / "README.md"
+    index.write_text(index_markdown(results, files, figures, runs_dir, out_dir, n_runs),
+                     encoding="utf-8")
+    return ReportSummary(runs_dir, out_dir, n_runs, results, files, figures, index)
+
+
+def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Path]],
+                   figures: dict[str, dict[str, dict[str, Path]]], runs_dir: Path,
+                   out_dir: Path, n_runs: int) -> str:
+    """The README.md of the output folder: one line per table, links to every file."""
+    out = ["# Regenerated paper tables", "",
+           f"Written by `ser-report` from {n_runs} runs under `{runs_dir}`. Each table shows "
+           "our mean ± sample std (ddof=1) over runs beside the published numbers and the "
+           "difference; a cell without runs shows — and its table lists the `ser-train` "
+           "command that fills it. Demo-dataset tables come from the synthetic demo corpus "
+           "and are not comparable to the papers' IEMOCAP numbers.", ""]
+    if n_runs == 0:
+        out += ["**No runs found**: every table below is empty apart from the published "
+                "numbers and the commands.", ""]
+    out += ["| Paper | Table | Dataset | Runs | Cells with runs | Files |",
+            "|:--|:--|:--|--:|--:|:--|"]
+    for r in results:
+        stem = r.spec.stem(r.dataset)
+        links = " · ".join(f"[{suffix}]({path.relative_to(out_dir).as_posix()})"
+                           for suffix, path in files[stem].items())
+        have = len(r.spec.cells) - len(r.missing_cells)
+        out.append(f"| {r.spec.paper} | {r.spec.label}: {r.spec.title} | {r.dataset} | "
+                   f"{r.n_runs} | {have}/{len(r.spec.cells)} | {links} |")
+    out.append("")
+    figure_lines = [
+        f"- {stem}, {cell}: " + ", ".join(
+            f"[{kind}]({p.relative_to(out_dir).as_posix()})" for kind, p in kinds.items())
+        for stem, cells in figures.items() for cell, kinds in cells.items()]
+    if figure_lines:
+        out += ["## Figures", ""] + figure_lines + [""]
+    return "\n".join(out)
