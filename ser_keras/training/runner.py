@@ -240,7 +240,10 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
     with strategy.scope():
         model = models.build_model(cell.model, spec, exp.models.get(cell.model))
         model.compile(optimizer=make_optimizer(exp.training),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      # XLA recompiles for every padded length and fails with 2 replicas
+                      # (STACK.md): per-batch padding is the method, so no XLA.
+                      jit_compile=False)
     predict = make_predict(model)
     selector = EpochSelector(directory, predict, val_ds,
                              np.array([labels[u] for u in val_ids]),
