@@ -163,8 +163,11 @@ def serialize_record(utt_id: str, array: np.ndarray) -> bytes:
     return example.SerializeToString(deterministic=True)  # map order fixed: same bytes every run
 
 
-def parse_record(serialized, rank: int):
-    """Parse one serialized record into {"utt_id": string, "features": float32 tensor}."""
+def parse_record(serialized, rank: int, dim: int | None = None):
+    """Parse one serialized record into {"utt_id": string, "features": float32 tensor}.
+
+    With ``dim`` the feature axis gets its static size (models need it to build).
+    """
     import tensorflow as tf
 
     parsed = tf.io.parse_single_example(serialized, {
@@ -173,7 +176,10 @@ def parse_record(serialized, rank: int):
         "data": tf.io.FixedLenFeature([], tf.string),
     })
     values = tf.io.decode_raw(parsed["data"], tf.float32, little_endian=True)
-    return {"utt_id": parsed["utt_id"], "features": tf.reshape(values, parsed["shape"])}
+    features = tf.reshape(values, parsed["shape"])
+    if dim is not None:
+        features = tf.ensure_shape(features, [None] * (rank - 1) + [dim])
+    return {"utt_id": parsed["utt_id"], "features": features}
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,8 +335,8 @@ class FeatureSet:
         autotune = tf.data.AUTOTUNE
         files = [str(p) for p in self.shard_paths]
         ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads)
-        rank = self.rank
-        return ds.map(lambda s: parse_record(s, rank), num_parallel_calls=autotune,
+        rank, dim = self.rank, int(self.metadata["dim"])
+        return ds.map(lambda s: parse_record(s, rank, dim), num_parallel_calls=autotune,
                       deterministic=True)
 
     def to_dict(self) -> dict[str, np.ndarray]:

@@ -103,6 +103,8 @@ def make_dataset(feature_sets: dict[str, store.FeatureSet], labels: dict[str, in
             return inputs, table.lookup(first)
 
     ds = tf.data.Dataset.zip(tuple(streams)).map(join, num_parallel_calls=tf.data.AUTOTUNE)
+    # The filter hides the size; state it so Keras knows where an epoch ends (and checks it).
+    ds = ds.apply(tf.data.experimental.assert_cardinality(len(ids)))
     if cache:
         ds = ds.cache()  # parsed once, read from memory every later epoch
     if shuffle:

@@ -7,7 +7,7 @@ batches over devices. A job writes its run folder::
     <runs>/<experiment>/<dataset>/<cell>/fold<FF>-seed<S>/
         config.yaml  folds.json  versions.json  history.csv  best.weights.h5  best.json
         predictions.csv  metrics.json (written last: its presence means the job is done)
-        backup/      (Keras BackupAndRestore while training: a killed job resumes from it)
+        backup/      (the last epoch's training state: a killed job resumes from it)
 
 Model selection (the paper is silent): the weights of the epoch with the best validation
 metric (``training.selection_metric``, on the validation speaker) are kept and tested.
@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -95,8 +96,12 @@ class EpochSelector(_callback_base()):
     def _best(self) -> dict | None:
         return json.loads(self.best_path.read_text()) if self.best_path.exists() else None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
+        logs["train_seconds"] = time.perf_counter() - self.epoch_started
         probs = self.predict(self.val_ds)
         logs.update(validation_logs(self.val_labels, probs))
         _write_history(self.directory / "history.csv", epoch, logs)
@@ -113,6 +118,42 @@ class EpochSelector(_callback_base()):
             best = {"epoch": epoch}
         if self.patience is not None and epoch - best["epoch"] >= self.patience:
             self.model.stop_training = True
+
+
+class EpochBackup(_callback_base()):
+    """Saves the training state (weights and optimizer) after every epoch; restores the last
+    one when training starts, so a killed job resumes at the epoch after it.
+
+    Keras' own BackupAndRestore writes its file in place: killed mid-write, it leaves a
+    truncated file that fails the next start (seen here). Here every state is written to a
+    temporary file and renamed, and the epoch is part of the file name, so the state on disk
+    is always whole and always says which epoch it is.
+    """
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.directory = Path(directory)
+
+    def _states(self) -> list[Path]:
+        return sorted(self.directory.glob("epoch-*.weights.h5"))
+
+    def on_train_begin(self, logs=None):
+        states = self._states()
+        if not states:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(states[-1])
+        # Keras reads the first epoch of fit() from here (as its BackupAndRestore does).
+        self.model._initial_epoch = int(states[-1].name.split("-")[1].split(".")[0])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.directory / "partial.weights.h5"
+        self.model.save_weights(tmp)
+        os.replace(tmp, self.directory / f"epoch-{epoch + 1:04d}.weights.h5")
+        for old in self._states()[:-1]:
+            old.unlink()
 
 
 def validation_logs(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
@@ -182,8 +223,6 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
         log(f"{cell.id} fold {fold_index} seed {seed}: done already ({directory})")
         return None
     if force and directory.exists():
-        import shutil
-
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -248,8 +287,9 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
     selector = EpochSelector(directory, predict, val_ds,
                              np.array([labels[u] for u in val_ids]),
                              exp.training.selection_metric, exp.training.patience)
-    backup = keras.callbacks.BackupAndRestore(str(directory / "backup"), delete_checkpoint=True)
-    model.fit(train_ds, epochs=exp.training.epochs, callbacks=[selector, backup], verbose=0)
+    backup = EpochBackup(directory / "backup")
+    model.fit(train_ds, epochs=exp.training.epochs, callbacks=[selector, backup], verbose=0,
+              shuffle=False)  # shuffled by tf.data, reshuffled every epoch
 
     # --- test with the selected epoch ------------------------------------------------------
     model.load_weights(directory / "best.weights.h5")
@@ -271,6 +311,7 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
     if exp.training.save_model:
         model.save(directory / "model.keras")
     store.atomic_write_json(directory / "metrics.json", metrics)
+    shutil.rmtree(directory / "backup", ignore_errors=True)  # only once the job is done
     log(f"{cell.id} fold {fold.index} ({fold.name}) seed {seed}: test acc "
         f"{metrics['accuracy']:.3f}, bal. acc {metrics['balanced_accuracy']:.3f} "
         f"(best {best['metric']} {best['value']:.3f} at epoch {best['epoch'] + 1}) "
