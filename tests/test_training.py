@@ -135,3 +135,14 @@ def test_demo_end_to_end_prepare_train_report(tmp_path):
     table = (tables / "ho2020_table3_demo.md").read_text()
     assert "(n=2)" in table and "76.00" in table  # ours beside the paper's headline
     assert list((tables / "figures").glob("*confusion.png"))
+
+
+def test_mixed_precision_job_trains_and_leaves_the_policy_as_it_was(fake_root, tmp_path):
+    import keras
+
+    config = _experiment(fake_root, epochs=1)
+    config["training"]["precision"] = "mixed_bfloat16"
+    exp = experiment_from_dict(config)
+    metrics = run_job(exp, exp.cells[0], 2, 0, tmp_path, ExperimentData(exp), log=lambda m: None)
+    assert 0 <= metrics["accuracy"] <= 1
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -159,12 +159,17 @@ class EpochBackup(_callback_base()):
 def validation_logs(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 
+    import warnings
+
     pred = probs.argmax(axis=1)
+    with warnings.catch_warnings():  # a class may be absent from a validation speaker
+        warnings.simplefilter("ignore", UserWarning)
+        balanced = float(balanced_accuracy_score(labels, pred))
     return {
         "val_loss": float(log_loss(labels, np.clip(probs, 1e-7, 1.0),
                                    labels=list(range(probs.shape[1])))),
         "val_accuracy": float(accuracy_score(labels, pred)),
-        "val_balanced_accuracy": float(balanced_accuracy_score(labels, pred)),
+        "val_balanced_accuracy": balanced,
     }
 
 
@@ -273,11 +278,15 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
 
     # --- model -----------------------------------------------------------------------------
     keras.utils.set_random_seed(seed)
-    if exp.training.precision != "float32":
-        keras.mixed_precision.set_global_policy(exp.training.precision)
     spec = data_input.input_spec(feature_sets, data.class_set.num_classes)
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(exp.training.precision)
+    try:
+        with strategy.scope():
+            model = models.build_model(cell.model, spec, exp.models.get(cell.model))
+    finally:  # the policy applies to the layers built above; leave the process as it was
+        keras.mixed_precision.set_global_policy(policy)
     with strategy.scope():
-        model = models.build_model(cell.model, spec, exp.models.get(cell.model))
         model.compile(optimizer=make_optimizer(exp.training),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       # XLA recompiles for every padded length and fails with 2 replicas
