@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 from tqdm import tqdm
 
 from data_prep.audio import AudioError, check_audio, load_audio
+from data_prep.errors import PrepareError
 from data_prep.features import get_feature_set
 from ser_keras import store
 
@@ -126,6 +127,10 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     scan = adapter.scan(source, corpus=corpus)
     timings["scan_s"] = time.perf_counter() - t
     rows = scan.rows
+    if text_sets and not any(r.get("text") for r in rows):
+        raise PrepareError(f"{source}: {corpus} has no transcripts, so text feature sets "
+                           f"({', '.join(text_sets)}) cannot be extracted; leave them out of "
+                           f"--features")
     # Describe every set now: a text encoder that cannot load fails before hours of audio work.
     descriptions = {name: feature.describe() for name, feature in instances.items()}
 

@@ -70,6 +70,7 @@ class ExperimentConfig:
     dataset: str = "iemocap"
     data_dir: str = "data"
     protocol: str = "loso10"
+    protocol_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # seed, k...
     features: dict[str, str] = dataclasses.field(
         default_factory=lambda: {"audio": "mfcc39_smile", "text": "bert_tokens"})
     models: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)

@@ -56,6 +56,60 @@ _register(ClassSet(
      "sur": "surprise", "exc": "excited", "fea": "fear"},
     _IEMOCAP_LIKE, "ho2020 Sec. IV-A: eight emotions; disgust and other dropped"))
 
+# ho2020 Table 2 / Sec. IV-A: MELD's seven emotions, official label strings.
+_register(ClassSet(
+    "meld7", ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust"),
+    {c: c for c in ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")},
+    ("meld",), "ho2020 Table 2: MELD seven emotions"))
+# ho2020 Table 2: CMU-MOSEI's six emotions after the single-label reduction of data_prep.mosei.
+_register(ClassSet(
+    "mosei6", ("happy", "sad", "angry", "fear", "disgust", "surprise"),
+    {"happy": "happy", "sad": "sad", "anger": "angry", "fear": "fear", "disgust": "disgust",
+     "surprise": "surprise"},
+    ("mosei",), "ho2020 Table 2: CMU-MOSEI six emotions (single-label reduction)"))
+# triantafyllopoulos2022 Sec. 4 (categorical MSP-Podcast): the four classes shared with IEMOCAP.
+_register(ClassSet(
+    "msp4", ("neutral", "angry", "sad", "happy"),
+    {"N": "neutral", "A": "angry", "S": "sad", "H": "happy"},
+    ("msp-podcast",), "triantafyllopoulos2022: MSP-Podcast neutral, angry, sad, happy"))
+# kakuba2023 Table 4: EmoDB's seven emotions (file-name letters).
+_register(ClassSet(
+    "emodb7", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
+    {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
+     "T": "sadness", "N": "neutral"},
+    ("emodb",), "EmoDB file-name emotion letters"))
+_RAVDESS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
+            "06": "fear", "07": "disgust", "08": "surprise"}
+_register(ClassSet(
+    "ravdess8", ("neutral", "calm", "happy", "sad", "angry", "fear", "disgust", "surprise"),
+    _RAVDESS, ("ravdess",), "RAVDESS file-name emotion codes 01-08"))
+# kakuba2023 Tables 6-8: seven emotions (angry, disgust, fear, happy, sad, surprise, neutral);
+# RAVDESS's "calm" is the one of its eight left out.
+_SEVEN = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+_register(ClassSet(
+    "ravdess7", _SEVEN, {k: v for k, v in _RAVDESS.items() if v != "calm"}, ("ravdess",),
+    "kakuba2023 Table 8: RAVDESS without calm"))
+_SAVEE = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "sa": "sad",
+          "su": "surprise", "n": "neutral"}
+_register(ClassSet("savee7", _SEVEN, _SAVEE, ("savee",), "SAVEE file-name prefixes"))
+_TESS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
+         "sad": "sad", "ps": "surprise", "neutral": "neutral"}
+_register(ClassSet("tess7", _SEVEN, _TESS, ("tess",),
+                   "TESS folders; pleasant surprise counted as surprise"))
+# kakuba2023 Tables 6-8: RAVDESS + SAVEE + TESS pooled over their seven shared emotions. The
+# three corpora's codes do not overlap ("05", "a", "angry"), so one mapping reads all three.
+_register(ClassSet(
+    "rst7", _SEVEN, {**{k: v for k, v in _RAVDESS.items() if v != "calm"}, **_SAVEE, **_TESS},
+    ("ravdess", "savee", "tess"), "kakuba2023: RAVDESS + SAVEE + TESS, seven emotions"))
+_register(ClassSet(
+    "cremad6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),
+    {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "SAD": "sad",
+     "NEU": "neutral"}, ("crema-d",), "kakuba2023 Table 8: CREMA-D six emotions"))
+_register(ClassSet(
+    "urdu4", ("angry", "happy", "neutral", "sad"),
+    {c: c for c in ("angry", "happy", "neutral", "sad")}, ("urdu",),
+    "URDU corpus folders Angry, Happy, Neutral, Sad"))
+
 
 def get_class_set(name: str) -> ClassSet:
     try:

@@ -50,10 +50,19 @@ class ExperimentData:
         """(rows, left_out counts, folds) of a scenario."""
         if scenario not in self._selections:
             rows, left_out = data_input.select_rows(self.rows, self.class_set, scenario)
-            self._selections[scenario] = (rows, left_out, make_folds(self.exp.protocol, rows))
+            if not rows:
+                raise ProtocolError(f"{self.exp.dataset}: no usable utterance for class set "
+                                    f"{self.class_set.name} in scenario {scenario} "
+                                    f"(left out: {left_out})")
+            folds = make_folds(self.exp.protocol, rows, **self.exp.protocol_options)
+            self._selections[scenario] = (rows, left_out, folds)
         return self._selections[scenario]
 
     def feature_sets(self, modalities) -> dict[str, store.FeatureSet]:
+        if "text" in modalities and not any(r.get("text") for r in self.rows):
+            raise ProtocolError(
+                f"{self.exp.dataset} has no transcripts: a text or bimodal model cannot be "
+                f"trained on it; use an audio model (e.g. mmfa-audio)")
         for modality in modalities:
             if modality not in self._features:
                 name = self.exp.features[modality]
