@@ -68,6 +68,7 @@ class ExperimentConfig:
     table: str = ""
     description: str = ""
     dataset: str = "iemocap"
+    test_dataset: str | None = None             # cross-corpus: test on this corpus, whole
     data_dir: str = "data"
     protocol: str = "loso10"
     protocol_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # seed, k...

@@ -11,7 +11,8 @@ CODES = ("neu", "ang", "sad", "hap", "exc", "fru", "sur", "fea", "xxx")
 
 
 def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim: int = 5,
-                    text_dim: int = 4, seed: int = 0, failed: tuple[str, ...] = ()) -> list[dict]:
+                    text_dim: int = 4, seed: int = 0, failed: tuple[str, ...] = (),
+                    with_text: bool = True) -> list[dict]:
     """Write manifest + ``audio_feats`` + ``text_feats`` under ``root``; return the rows.
 
     ``failed`` utt_ids are recorded as extraction failures of the audio set.
@@ -28,7 +29,7 @@ def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim
                     "speaker": f"Ses{session:02d}{gender}", "gender": gender,
                     "session": session, "dialog": dialog, "scenario": scenario,
                     "label": CODES[(turn + session) % len(CODES)], "status": "ok",
-                    "text": f"utterance {turn}"})
+                    "text": f"utterance {turn}" if with_text else ""})
     rows.append({"utt_id": "Ses01F_impro01_F999", "corpus": corpus, "speaker": "Ses01F",
                  "session": 1, "scenario": "improvised", "label": "neu",
                  "status": "missing_audio"})

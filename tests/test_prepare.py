@@ -136,3 +136,17 @@ def test_ser_prepare_demo_tiny_end_to_end(tmp_path, capsys):
     for utt_id, array in mfcc.to_dict().items():
         samples = round(durations[utt_id] * 16000)
         assert array.shape == (1 + (max(samples, 1600) - 1600) // 800, 39)
+
+
+def test_text_features_are_refused_for_a_corpus_without_transcripts(tmp_path):
+    from data_prep.corpora import ScanResult
+    from data_prep.errors import PrepareError
+    from data_prep.prepare import prepare
+
+    class NoTranscripts:
+        @staticmethod
+        def scan(source, corpus):
+            return ScanResult([{"utt_id": "a", "corpus": corpus, "text": "", "status": "ok"}], [])
+
+    with pytest.raises(PrepareError, match="no transcripts.*bert_tokens"):
+        prepare("x", tmp_path, tmp_path / "out", NoTranscripts, ["bert_tokens"])

@@ -146,3 +146,26 @@ def test_mixed_precision_job_trains_and_leaves_the_policy_as_it_was(fake_root, t
     metrics = run_job(exp, exp.cells[0], 2, 0, tmp_path, ExperimentData(exp), log=lambda m: None)
     assert 0 <= metrics["accuracy"] <= 1
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_cross_corpus_job_tests_on_the_whole_other_corpus(fake_root, tmp_path):
+    other = make_fake_store(fake_root, corpus="other", per_speaker=4, seed=5)
+    config = _experiment(fake_root, epochs=1)
+    config["test_dataset"] = "other"
+    exp = experiment_from_dict(config)
+    metrics = run_job(exp, exp.cells[0], 0, 0, tmp_path, ExperimentData(exp), log=lambda m: None)
+    usable = [r for r in other if r["status"] == "ok" and r["label"] in ("neu", "ang", "sad",
+                                                                             "hap", "exc")]
+    assert metrics["n_test"] == len(usable)
+    assert metrics["run"]["test_dataset"] == "other"
+    assert (tmp_path / "test/fake/fake-to-other/mixed-multimodal/fold00-seed0").is_dir()
+
+
+def test_text_model_on_a_corpus_without_transcripts_stops_clearly(tmp_path):
+    from ser_keras.data import ProtocolError
+
+    make_fake_store(tmp_path, with_text=False)
+    exp = experiment_from_dict(_experiment(tmp_path, epochs=1))
+    with pytest.raises(ProtocolError, match="no transcripts.*mmfa-audio"):
+        run_job(exp, exp.cells[0], 0, 0, tmp_path / "runs", ExperimentData(exp),
+                log=lambda m: None)

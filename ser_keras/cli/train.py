@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--experiment", help="a paper table, e.g. ho2020/table3, or a YAML path")
     what.add_argument("--model", help="train one registered model (ad-hoc experiment)")
     p.add_argument("--dataset", help="prepared corpus to use (default: the experiment's)")
+    p.add_argument("--test-dataset",
+                   help="cross-corpus: test every job on this prepared corpus (whole), through "
+                        "a class set that maps both corpora (e.g. rst7, cross4)")
     p.add_argument("--classes", default="iemocap4", help="class set for --model")
     p.add_argument("--scenario", default="mixed", help="improvised or mixed, for --model")
     p.add_argument("--protocol", default="loso10", help="protocol for --model")
@@ -59,6 +62,8 @@ def _experiment(args):
     overrides.append(f"data_dir={args.data}")
     if args.dataset:
         overrides.append(f"dataset={args.dataset}")
+    if args.test_dataset:
+        overrides.append(f"test_dataset={args.test_dataset}")
     if args.epochs:
         overrides.append(f"training.epochs={args.epochs}")
     if args.seeds:

@@ -110,6 +110,13 @@ _register(ClassSet(
     {c: c for c in ("angry", "happy", "neutral", "sad")}, ("urdu",),
     "URDU corpus folders Angry, Happy, Neutral, Sad"))
 
+# triantafyllopoulos2022 cross-corpus (IEMOCAP <-> MSP-Podcast): four shared classes; the two
+# corpora's codes do not overlap ("neu" vs "N"), so one mapping reads both.
+_register(ClassSet(
+    "cross4", ("neutral", "angry", "sad", "happy"),
+    {**CLASS_SETS["iemocap4"].mapping, **CLASS_SETS["msp4"].mapping},
+    ("iemocap", "demo", "msp-podcast"), "triantafyllopoulos2022: IEMOCAP + MSP-Podcast"))
+
 
 def get_class_set(name: str) -> ClassSet:
     try:

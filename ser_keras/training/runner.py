@@ -45,18 +45,32 @@ class ExperimentData:
         self.rows = store.read_manifest(store.manifest_path(exp.data_dir, exp.dataset))
         self._selections: dict[str, tuple] = {}
         self._features: dict[str, store.FeatureSet] = {}
+        self._test_data: ExperimentData | None = None
+
+    def rows_for(self, scenario: str) -> tuple[list[dict], dict[str, int]]:
+        """Rows of the class set in a scenario, and the counts of those left out."""
+        rows, left_out = data_input.select_rows(self.rows, self.class_set, scenario)
+        if not rows:
+            raise ProtocolError(f"{self.exp.dataset}: no usable utterance for class set "
+                                f"{self.class_set.name} in scenario {scenario} "
+                                f"(left out: {left_out})")
+        return rows, left_out
 
     def selection(self, scenario: str):
         """(rows, left_out counts, folds) of a scenario."""
         if scenario not in self._selections:
-            rows, left_out = data_input.select_rows(self.rows, self.class_set, scenario)
-            if not rows:
-                raise ProtocolError(f"{self.exp.dataset}: no usable utterance for class set "
-                                    f"{self.class_set.name} in scenario {scenario} "
-                                    f"(left out: {left_out})")
+            rows, left_out = self.rows_for(scenario)
             folds = make_folds(self.exp.protocol, rows, **self.exp.protocol_options)
             self._selections[scenario] = (rows, left_out, folds)
         return self._selections[scenario]
+
+    @property
+    def test_data(self) -> "ExperimentData | None":
+        """Cross-corpus: the corpus every job is tested on (``test_dataset``), whole."""
+        if self.exp.test_dataset and self._test_data is None:
+            self._test_data = ExperimentData(
+                dataclasses.replace(self.exp, dataset=self.exp.test_dataset, test_dataset=None))
+        return self._test_data
 
     def feature_sets(self, modalities) -> dict[str, store.FeatureSet]:
         if "text" in modalities and not any(r.get("text") for r in self.rows):
@@ -72,7 +86,8 @@ class ExperimentData:
 
 
 def run_dir(runs_root, exp: ExperimentConfig, cell: Cell, fold: int, seed: int) -> Path:
-    return Path(runs_root) / exp.name / exp.dataset / cell.id / f"fold{fold:02d}-seed{seed}"
+    dataset = f"{exp.dataset}-to-{exp.test_dataset}" if exp.test_dataset else exp.dataset
+    return Path(runs_root) / exp.name / dataset / cell.id / f"fold{fold:02d}-seed{seed}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,11 +264,22 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
         raise ProtocolError(f"fold {fold_index} out of range: {exp.protocol} has {len(folds)}")
     fold = folds[fold_index]
     feature_sets = data.feature_sets(entry.modalities)
+    wanted = {"train": fold.train, "validation": fold.validation, "test": fold.test}
+    sets_of = {part: feature_sets for part in wanted}
+    if data.test_data is not None:
+        # Cross-corpus: train and select on this corpus's fold, test on the whole other corpus
+        # through the shared class set.
+        test_rows, _ = data.test_data.rows_for(cell.scenario)
+        sets_of["test"] = data.test_data.feature_sets(entry.modalities)
+        if (data_input.input_spec(sets_of["test"], 0) != data_input.input_spec(feature_sets, 0)):
+            raise ProtocolError(f"{exp.test_dataset}'s feature sets differ from "
+                                f"{exp.dataset}'s: prepare both with the same --features")
+        rows = rows + test_rows
+        wanted["test"] = [r["utt_id"] for r in test_rows]
     labels = data_input.label_indices(rows, data.class_set)
     parts, missing = {}, {}
-    for part in ("train", "validation", "test"):
-        wanted = getattr(fold, part)
-        ids, lacking = data_input.available_ids(feature_sets, wanted)
+    for part, ids_wanted in wanted.items():
+        ids, lacking = data_input.available_ids(sets_of[part], ids_wanted)
         parts[part] = ids
         missing.update(lacking)
         if not ids:
@@ -275,7 +301,7 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
 
     def dataset(part, shuffle):
         return data_input.make_dataset(
-            feature_sets, {u: labels[u] for u in parts[part]}, batch_size=batch,
+            sets_of[part], {u: labels[u] for u in parts[part]}, batch_size=batch,
             shuffle=shuffle, seed=seed,
             # A last batch smaller than the replica count breaks GRU (STACK.md); the
             # shuffled remainder changes every epoch, so no training sample is lost for good.
@@ -318,7 +344,8 @@ def run_job(exp: ExperimentConfig, cell: Cell, fold_index: int, seed: int, runs_
     metrics["run"] = {
         "experiment": exp.name, "paper": exp.paper, "table": exp.table, "cell": cell.id,
         "scenario": cell.scenario, "modality": cell.modality, "model": cell.model,
-        "dataset": exp.dataset, "class_set": exp.class_set, "protocol": exp.protocol,
+        "dataset": exp.dataset, "test_dataset": exp.test_dataset or exp.dataset,
+        "class_set": exp.class_set, "protocol": exp.protocol,
         "fold": fold.index, "seed": seed, **fold.info,
     }
     metrics["selection"] = best
