@@ -36,8 +36,9 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     parser.add_argument("--out", type=Path,
                         default=Path(os.environ.get("SER_KERAS_DATA", "data")),
                         help="store root (default: $SER_KERAS_DATA or ./data)")
-    parser.add_argument("--features", type=_feature_list, default=list(DEFAULT_FEATURES),
-                        help="comma-separated feature sets (default: %(default)s)")
+    parser.add_argument("--features", type=_feature_list, default=None,
+                        help=f"comma-separated feature sets (default: {','.join(DEFAULT_FEATURES)}"
+                             f"; audio only for corpora without transcripts)")
     parser.add_argument("--text-encoder", default=default_encoder,
                         help="BERT checkpoint: bert-base-uncased, hf://..., a local HF "
                              "directory, or minilm-l6 (default: %(default)s)")

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from data_prep.audio import AudioError, check_audio, load_audio
 from data_prep.errors import PrepareError
-from data_prep.features import get_feature_set
+from data_prep.features import FEATURE_SETS, get_feature_set
 from ser_keras import store
 
 DEFAULT_FEATURES = ("mfcc39_smile", "bert_tokens")  # ho2020's inputs
@@ -103,18 +103,37 @@ class _Executor:
 # The pipeline
 # --------------------------------------------------------------------------------------------
 def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
-            features: Sequence[str] = DEFAULT_FEATURES, *, text_encoder: str | None = None,
+            features: Sequence[str] | None = None, *, text_encoder: str | None = None,
             workers: int | None = None, shard_size: int = store.DEFAULT_SHARD_SIZE,
             progress: bool = True, command: str | None = None,
             log: Callable[[str], None] = print) -> dict:
-    """Prepare ``source`` as ``corpus`` into the store at ``out``; return the prepare report."""
+    """Prepare ``source`` as ``corpus`` into the store at ``out``; return the prepare report.
+
+    ``features`` None: ho2020's inputs (``DEFAULT_FEATURES``), without the text sets when the
+    corpus has no transcripts; text sets asked for explicitly on such a corpus are an error.
+    """
     timings: dict[str, float] = {}
     workers = workers or default_workers()
     out = Path(out)
     corpus_dir = store.corpus_dir(out, corpus)
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    command = command or f"ser-prepare {corpus} {source} --out {out} --features {','.join(features)}"
 
+    t = time.perf_counter()
+    scan = adapter.scan(source, corpus=corpus)
+    timings["scan_s"] = time.perf_counter() - t
+    rows = scan.rows
+
+    explicit = features is not None
+    features = list(features if explicit else DEFAULT_FEATURES)
+    text_names = [n for n in features if FEATURE_SETS[n].modality == "text"]
+    if text_names and not any(r.get("text") for r in rows):
+        if explicit:
+            raise PrepareError(f"{source}: {corpus} has no transcripts, so text feature sets "
+                               f"({', '.join(text_names)}) cannot be extracted; leave them out "
+                               f"of --features")
+        log(f"{corpus} has no transcripts: preparing audio feature sets only")
+        features = [n for n in features if n not in text_names]
+    command = command or f"ser-prepare {corpus} {source} --out {out} --features {','.join(features)}"
     instances = {}
     for name in features:
         options = {"text_encoder": text_encoder} if (
@@ -122,15 +141,6 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
         instances[name] = get_feature_set(name, **options)
     audio_sets = {n: f for n, f in instances.items() if f.modality == "audio"}
     text_sets = {n: f for n, f in instances.items() if f.modality == "text"}
-
-    t = time.perf_counter()
-    scan = adapter.scan(source, corpus=corpus)
-    timings["scan_s"] = time.perf_counter() - t
-    rows = scan.rows
-    if text_sets and not any(r.get("text") for r in rows):
-        raise PrepareError(f"{source}: {corpus} has no transcripts, so text feature sets "
-                           f"({', '.join(text_sets)}) cannot be extracted; leave them out of "
-                           f"--features")
     # Describe every set now: a text encoder that cannot load fails before hours of audio work.
     descriptions = {name: feature.describe() for name, feature in instances.items()}
 

@@ -150,3 +150,20 @@ def test_text_features_are_refused_for_a_corpus_without_transcripts(tmp_path):
 
     with pytest.raises(PrepareError, match="no transcripts.*bert_tokens"):
         prepare("x", tmp_path, tmp_path / "out", NoTranscripts, ["bert_tokens"])
+
+
+def test_default_features_skip_text_for_a_corpus_without_transcripts(tmp_path):
+    from data_prep.corpora import ScanResult
+    from data_prep.prepare import prepare
+
+    class NoTranscripts:
+        @staticmethod
+        def scan(source, corpus):
+            return ScanResult([{"utt_id": "a", "corpus": corpus, "text": "",
+                                "status": "no_label"}], [])
+
+    messages = []
+    report = prepare("x", tmp_path, tmp_path / "out", NoTranscripts, workers=1,
+                     progress=False, log=messages.append)
+    assert list(report["features"]) == ["mfcc39_smile"]
+    assert messages == ["x has no transcripts: preparing audio feature sets only"]
