@@ -22,7 +22,7 @@ TINY_MMFA = {"audio_gru_factor": 1, "text_gru_factor": 1, "fusion_units": 4,
 def _experiment(root, epochs=2, cells=("mixed-multimodal",)):
     models = {"mixed-multimodal": "mmfa", "mixed-audio": "mmfa-audio", "mixed-text": "mmfa-text"}
     return {
-        "name": "test/fake", "paper": "test", "table": "fake", "dataset": "fake",
+        "name": "test/fake", "paper": "test", "table": "fake", "dataset": "iemocap",
         "data_dir": str(root), "class_set": "iemocap4", "protocol": "loso10",
         "features": {"audio": "audio_feats", "text": "text_feats"},
         "cells": [{"scenario": "mixed", "modality": c.split("-")[1], "model": models[c]}
@@ -34,7 +34,7 @@ def _experiment(root, epochs=2, cells=("mixed-multimodal",)):
 @pytest.fixture(scope="module")
 def fake_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
-    make_fake_store(root)
+    make_fake_store(root, corpus="iemocap")
     return root
 
 
@@ -46,7 +46,7 @@ def test_job_writes_a_complete_run_folder_and_is_skipped_when_done(fake_root, tm
     metrics = run_job(exp, exp.cells[0], 0, 0, tmp_path, data, log=lambda m: None)
     again = run_job(exp, exp.cells[0], 0, 0, tmp_path, data, log=lambda m: None)
     # assert
-    run = tmp_path / "test/fake/fake/mixed-multimodal/fold00-seed0"
+    run = tmp_path / "test/fake/iemocap/mixed-multimodal/fold00-seed0"
     for name in ("config.yaml", "folds.json", "versions.json", "history.csv", "metrics.json",
                  "predictions.csv", "best.weights.h5", "best.json"):
         assert (run / name).is_file(), name
@@ -149,23 +149,31 @@ def test_mixed_precision_job_trains_and_leaves_the_policy_as_it_was(fake_root, t
 
 
 def test_cross_corpus_job_tests_on_the_whole_other_corpus(fake_root, tmp_path):
-    other = make_fake_store(fake_root, corpus="other", per_speaker=4, seed=5)
+    other = make_fake_store(fake_root, corpus="demo", per_speaker=4, seed=5)
     config = _experiment(fake_root, epochs=1)
-    config["test_dataset"] = "other"
+    config["test_dataset"] = "demo"
     exp = experiment_from_dict(config)
     metrics = run_job(exp, exp.cells[0], 0, 0, tmp_path, ExperimentData(exp), log=lambda m: None)
     usable = [r for r in other if r["status"] == "ok" and r["label"] in ("neu", "ang", "sad",
                                                                              "hap", "exc")]
     assert metrics["n_test"] == len(usable)
-    assert metrics["run"]["test_dataset"] == "other"
-    assert (tmp_path / "test/fake/fake-to-other/mixed-multimodal/fold00-seed0").is_dir()
+    assert metrics["run"]["test_dataset"] == "demo"
+    assert (tmp_path / "test/fake/iemocap-to-demo/mixed-multimodal/fold00-seed0").is_dir()
 
 
 def test_text_model_on_a_corpus_without_transcripts_stops_clearly(tmp_path):
     from ser_keras.data import ProtocolError
 
-    make_fake_store(tmp_path, with_text=False)
+    make_fake_store(tmp_path, corpus="iemocap", with_text=False)
     exp = experiment_from_dict(_experiment(tmp_path, epochs=1))
     with pytest.raises(ProtocolError, match="no transcripts.*mmfa-audio"):
         run_job(exp, exp.cells[0], 0, 0, tmp_path / "runs", ExperimentData(exp),
                 log=lambda m: None)
+
+
+def test_a_class_set_of_another_corpus_is_refused(fake_root):
+    from ser_keras.data import ProtocolError
+
+    exp = experiment_from_dict(dict(_experiment(fake_root), class_set="emodb7"))
+    with pytest.raises(ProtocolError, match="class sets for iemocap: cross4, iemocap4, iemocap8"):
+        ExperimentData(exp)

@@ -37,10 +37,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult
 from data_prep.errors import SourceError
 
-NAME = "asvp_esd"
+NAME = "asvp-esd"
 LABELS = frozenset(f"{i:02d}" for i in range(1, 14))
 
 FILE_NAME = re.compile(

@@ -19,10 +19,10 @@ import csv
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult, wav_files
 from data_prep.errors import SourceError
 
-NAME = "crema_d"
+NAME = "crema-d"
 LABELS = frozenset({"ANG", "DIS", "FEA", "HAP", "NEU", "SAD"})
 LEVELS = frozenset({"LO", "MD", "HI", "XX"})
 DEMOGRAPHICS = "VideoDemographics.csv"
@@ -86,25 +86,12 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
     problems: list[str] = []
     release = audio_dir.parent if audio_dir.name == "AudioWAV" else audio_dir
     genders = read_demographics(release / DEMOGRAPHICS, problems)
-    rows = [_row(wav, genders, corpus, problems) for wav in _wav_files(audio_dir, problems)]
+    rows = [_row(wav, genders, corpus, problems) for wav in wav_files(audio_dir, problems)]
     if genders:
         unknown = sorted({r["speaker"] for r in rows if r["speaker"] and not r["gender"]})
         for actor in unknown:
             problems.append(f"{release / DEMOGRAPHICS}: actor {actor} not listed; gender empty")
     return ScanResult(rows=rows, problems=problems)
-
-
-def _wav_files(folder: Path, problems: list[str]) -> list[Path]:
-    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk is reported, not kept."""
-    wavs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        if path.suffix.lower() != ".wav":
-            continue
-        if path.name.startswith("._"):
-            problems.append(f"{path}: macOS resource-fork file, not audio; ignored")
-        elif not path.name.startswith("."):
-            wavs.append(path)
-    return wavs
 
 
 def _row(wav: Path, genders: dict[str, str], corpus: str, problems: list[str]) -> dict:
@@ -127,6 +114,6 @@ def _row(wav: Path, genders: dict[str, str], corpus: str, problems: list[str]) -
     if match["level"] not in LEVELS:
         problems.append(f"{wav}: level {match['level']} is not one of LO MD HI XX")
     if match["emotion"] not in LABELS:
-        problems.append(f"{wav}: emotion {match['emotion']} is not one of {' '.join(sorted(LABELS))}")
+        problems.append(f"{wav}: emotion {match['emotion']} is not one of ANG DIS FEA HAP NEU SAD")
         row["status"] = "unknown_label"
     return row

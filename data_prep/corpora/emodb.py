@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult, wav_files
 from data_prep.errors import SourceError
 
 NAME = "emodb"
@@ -61,21 +61,8 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
     source = Path(source).resolve()
     wav_dir = validate_source(source)
     problems: list[str] = []
-    rows = [_row(wav, corpus, problems) for wav in _wav_files(wav_dir, problems)]
+    rows = [_row(wav, corpus, problems) for wav in wav_files(wav_dir, problems)]
     return ScanResult(rows=rows, problems=problems)
-
-
-def _wav_files(folder: Path, problems: list[str]) -> list[Path]:
-    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk is reported, not kept."""
-    wavs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        if path.suffix.lower() != ".wav":
-            continue
-        if path.name.startswith("._"):
-            problems.append(f"{path}: macOS resource-fork file, not audio; ignored")
-        elif not path.name.startswith("."):
-            wavs.append(path)
-    return wavs
 
 
 def _row(wav: Path, corpus: str, problems: list[str]) -> dict:

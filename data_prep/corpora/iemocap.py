@@ -16,10 +16,10 @@ Traps handled here:
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
+from data_prep.corpora.common import ScanResult
 from data_prep.errors import SourceError
 
 NAME = "iemocap"
@@ -36,12 +36,6 @@ LABEL_LINE = re.compile(
     r"(?P<dom>-?\d+(?:\.\d+)?)\]\s*$")
 TRANSCRIPT_LINE = re.compile(
     r"^(?P<utt_id>\S+)\s+\[(?P<start>\d+(?:\.\d+)?)-(?P<end>\d+(?:\.\d+)?)\]:\s?(?P<text>.*)$")
-
-
-@dataclasses.dataclass
-class ScanResult:
-    rows: list[dict]
-    problems: list[str]          # one line each, naming the file
 
 
 def validate_source(source: Path) -> list[Path]:

@@ -33,7 +33,7 @@ import io
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult
 from data_prep.errors import SourceError
 
 NAME = "meld"

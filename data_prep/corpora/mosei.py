@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult
 from data_prep.errors import SourceError
 
 NAME = "mosei"

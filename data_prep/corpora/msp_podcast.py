@@ -25,10 +25,10 @@ import io
 import math
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult
 from data_prep.errors import SourceError
 
-NAME = "msp_podcast"
+NAME = "msp-podcast"
 LABEL_FILES = ("labels_consensus.csv", "labels_concensus.csv")
 EMO_CLASSES = frozenset("A S H U F D C N O X".split())
 SPLITS = {"train": "train", "development": "validation", "validation": "validation",

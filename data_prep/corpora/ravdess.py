@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult, wav_files
 from data_prep.errors import SourceError
 
 NAME = "ravdess"
@@ -57,22 +57,9 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
         problems.append(f"{source / f'Actor_{missing:02d}'}: actor folder missing")
     rows = []
     for folder in actors:
-        for wav in _wav_files(folder, problems):
+        for wav in wav_files(folder, problems):
             rows.append(_row(wav, ACTOR_DIR.match(folder.name)["actor"], corpus, problems))
     return ScanResult(rows=rows, problems=problems)
-
-
-def _wav_files(folder: Path, problems: list[str]) -> list[Path]:
-    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk is reported, not kept."""
-    wavs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        if path.suffix.lower() != ".wav":
-            continue
-        if path.name.startswith("._"):
-            problems.append(f"{path}: macOS resource-fork file, not audio; ignored")
-        elif not path.name.startswith("."):
-            wavs.append(path)
-    return wavs
 
 
 def _row(wav: Path, folder_actor: str, corpus: str, problems: list[str]) -> dict:

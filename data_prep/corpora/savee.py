@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.iemocap import ScanResult
+from data_prep.corpora.common import ScanResult, wav_files
 from data_prep.errors import SourceError
 
 NAME = "savee"
@@ -49,22 +49,9 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
             problems.append(f"{audio_dir / missing}: speaker folder missing")
     rows = []
     for folder in sorted(p for p in audio_dir.iterdir() if p.is_dir()):
-        for wav in _wav_files(folder, problems):
+        for wav in wav_files(folder, problems):
             rows.append(_row(wav, folder.name, corpus, problems))
     return ScanResult(rows=rows, problems=problems)
-
-
-def _wav_files(folder: Path, problems: list[str]) -> list[Path]:
-    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk is reported, not kept."""
-    wavs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        if path.suffix.lower() != ".wav":
-            continue
-        if path.name.startswith("._"):
-            problems.append(f"{path}: macOS resource-fork file, not audio; ignored")
-        elif not path.name.startswith("."):
-            wavs.append(path)
-    return wavs
 
 
 def _row(wav: Path, speaker: str, corpus: str, problems: list[str]) -> dict:

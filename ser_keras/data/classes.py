@@ -105,6 +105,12 @@ _register(ClassSet(
     "cremad6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),
     {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "SAD": "sad",
      "NEU": "neutral"}, ("crema-d",), "kakuba2023 Table 8: CREMA-D six emotions"))
+# kakuba2023 Tables 6-8: six of ASVP-ESD's emotion codes (no surprise column in Table 8);
+# the code meanings follow data_prep.corpora.asvp_esd (partly unverified there).
+_register(ClassSet(
+    "asvp6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),
+    {"05": "angry", "07": "disgust", "06": "fear", "03": "happy", "04": "sad", "02": "neutral"},
+    ("asvp-esd",), "kakuba2023 Table 8: ASVP-ESD six emotions"))
 _register(ClassSet(
     "urdu4", ("angry", "happy", "neutral", "sad"),
     {c: c for c in ("angry", "happy", "neutral", "sad")}, ("urdu",),

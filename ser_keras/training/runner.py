@@ -42,6 +42,13 @@ class ExperimentData:
     def __init__(self, exp: ExperimentConfig):
         self.exp = exp
         self.class_set = get_class_set(exp.class_set)
+        if exp.dataset not in self.class_set.corpora:
+            from ser_keras.data import CLASS_SETS
+
+            fitting = sorted(n for n, c in CLASS_SETS.items() if exp.dataset in c.corpora)
+            raise ProtocolError(f"class set {exp.class_set} reads the codes of "
+                                f"{', '.join(self.class_set.corpora)}, not {exp.dataset}; "
+                                f"class sets for {exp.dataset}: {', '.join(fitting) or 'none'}")
         self.rows = store.read_manifest(store.manifest_path(exp.data_dir, exp.dataset))
         self._selections: dict[str, tuple] = {}
         self._features: dict[str, store.FeatureSet] = {}
