@@ -56,15 +56,26 @@ def _check(row: dict) -> dict:
 
 
 def _extract(task: tuple) -> tuple[str, dict, str | None]:
-    """Decode one utterance once and run every requested audio feature set on it."""
+    """Decode one utterance once and run every requested audio feature set on it.
+
+    Feature sets of one ``group`` (e.g. eGeMAPS LLDs and functionals) come from one
+    ``extract_group`` pass of their extractor.
+    """
     utt_id, path, start_s, end_s, names = task
-    outputs, signals = {}, {}
+    outputs, signals, groups = {}, {}, {}
     try:
         for name in names:
             feature = _WORKER_FEATURES[name]
             if feature.sample_rate not in signals:
                 signals[feature.sample_rate] = load_audio(path, feature.sample_rate, start_s, end_s)
-            outputs[name] = feature.extract(signals[feature.sample_rate])
+            signal = signals[feature.sample_rate]
+            group = getattr(feature, "group", None)
+            if group is None:
+                outputs[name] = feature.extract(signal)
+                continue
+            if group not in groups:
+                groups[group] = feature.extract_group(signal)
+            outputs[name] = groups[group][name]
     except AudioError as err:
         return utt_id, {}, err.status
     except Exception as err:  # noqa: BLE001 - recorded per utterance, the corpus goes on
@@ -196,18 +207,28 @@ def _writers(instances: dict, descriptions: dict, out, corpus, manifest_sha, usa
 
 
 def _extract_audio(executor, audio_sets, writers, by_id, progress):
+    """Every pending shard of every audio set, in one stream of utterances over the workers.
+
+    One ordered ``imap`` over all pending utterances keeps the workers busy across shard
+    boundaries; a shard is committed as soon as its last utterance is written, so at most the
+    shards in flight are held (bounded by the workers' read-ahead, not by the corpus).
+    """
     plan = next(iter(writers.values())).shards
     pending = {name: set(w.pending()) for name, w in writers.items()}
     todo = [i for i in range(len(plan)) if any(i in p for p in pending.values())]
+    names_of = {i: tuple(n for n in audio_sets if i in pending[n]) for i in todo}
+    tasks = ((u, by_id[u]["audio_path"], _float(by_id[u].get("start_s")),
+              _float(by_id[u].get("end_s")), names_of[i]) for i in todo for u in plan[i])
     total = sum(len(plan[i]) for i in todo)
-    with _bar(None, total, "audio features", progress) as bar:
-        for index in todo:
-            names = tuple(n for n in audio_sets if index in pending[n])
-            shards = {n: writers[n].open_shard(index) for n in names}
-            try:
-                tasks = [(u, by_id[u]["audio_path"], _float(by_id[u].get("start_s")),
-                          _float(by_id[u].get("end_s")), names) for u in plan[index]]
-                for utt_id, outputs, error in executor.imap(_extract, tasks, chunksize=8):
+    open_shards: dict[int, dict] = {}
+    results = executor.imap(_extract, tasks, chunksize=4)
+    try:
+        with _bar(None, total, "audio features", progress) as bar:
+            for index in todo:
+                shards = open_shards[index] = {n: writers[n].open_shard(index)
+                                               for n in names_of[index]}
+                for _ in plan[index]:
+                    utt_id, outputs, error = next(results)
                     for name, shard in shards.items():
                         if error:
                             shard.fail(utt_id, error)
@@ -216,10 +237,12 @@ def _extract_audio(executor, audio_sets, writers, by_id, progress):
                     bar.update()
                 for shard in shards.values():
                     shard.commit()
-            except BaseException:
-                for shard in shards.values():
-                    shard.abort()
-                raise
+                del open_shards[index]
+    except BaseException:
+        for shards in open_shards.values():
+            for shard in shards.values():
+                shard.abort()
+        raise
 
 
 def _extract_text(feature, writer, by_id, progress):

@@ -132,3 +132,14 @@ def test_speaker_kfold_is_speaker_disjoint_balanced_and_seeded():
         "speaker-kfold", list(reversed(rows)), k=5, seed=0)]
     with pytest.raises(ProtocolError, match="without a speaker"):
         make_folds("speaker-kfold", [dict(r, speaker="") for r in rows])
+
+
+def test_speaker_kfold_balances_classes_across_folds():
+    # 20 speakers, each with a different mix of two labels: groups keep the corpus's 50/50.
+    rows = [{"utt_id": f"S{s:02d}_{t:02d}", "speaker": f"S{s:02d}",
+             "label": "ab"[int(t < 2 + (s % 7))]} for s in range(20) for t in range(10)]
+    for fold in make_folds("speaker-kfold", rows, k=4, seed=1):
+        test = set(fold.test)
+        share_a = sum(r["label"] == "a" for r in rows if r["utt_id"] in test) / len(test)
+        overall = sum(r["label"] == "a" for r in rows) / len(rows)
+        assert abs(share_a - overall) < 0.12

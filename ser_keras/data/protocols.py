@@ -9,7 +9,7 @@
 | ``sd-80-10-10`` | 1: stratified random 80/10/10 over all sessions | alqurashi2024 (speaker dependent) |
 | ``si-session5`` | 1: sessions 1-4 train, session 5 male validation, session 5 female test | alqurashi2024 (speaker independent) |
 | ``random-stratified`` | 1: stratified random 80/10/10, any corpus | kakuba2023 (split not stated) |
-| ``speaker-kfold`` | k (default 5): speaker-disjoint folds, validation = the next fold's speakers | any corpus with speakers |
+| ``speaker-kfold`` | k (default 5): speaker-disjoint, class-stratified folds, validation = the next fold's speakers | any corpus with speakers |
 
 Random protocols draw from ``options["seed"]`` (default 0), never from the training seed: the
 folds of an experiment are the same for all its training seeds. Speaker-independent protocols
@@ -164,22 +164,26 @@ def si_session5(rows: Sequence[dict], **_) -> list[Fold]:
 
 
 def speaker_kfold(rows: Sequence[dict], k: int = 5, seed: int = 0, **_) -> list[Fold]:
-    """Speaker-disjoint folds: speakers dealt into k groups of similar size (largest first,
-    shuffled with ``seed`` among equals); fold i tests group i, validates on group i+1."""
+    """Speaker-disjoint folds, as class-balanced as the speakers allow.
+
+    Speakers are dealt into k groups by scikit-learn's StratifiedGroupKFold (shuffled with
+    ``seed``), which keeps every speaker in one group while matching each group's label
+    distribution to the corpus's; fold i tests group i and validates on group i+1. Where
+    speakers and emotions are confounded (e.g. URDU's talk-show speakers), groups still differ.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
     speaker_of = _speakers(rows)
-    counts = collections.Counter(speaker_of.values())
-    if len(counts) < 3:
-        raise ProtocolError(f"speaker-kfold needs at least 3 speakers; found {len(counts)}")
-    k = min(k, len(counts))
-    rng = np.random.default_rng(seed)
-    speakers = sorted(counts)
-    order = sorted(speakers, key=lambda s: (-counts[s], rng.random()))
-    groups: list[list[str]] = [[] for _ in range(k)]
-    sizes = [0] * k
-    for speaker in order:  # greedy: the next speaker joins the smallest group
-        g = int(np.argmin(sizes))
-        groups[g].append(speaker)
-        sizes[g] += counts[speaker]
+    speakers = sorted(set(speaker_of.values()))
+    if len(speakers) < 3:
+        raise ProtocolError(f"speaker-kfold needs at least 3 speakers; found {len(speakers)}")
+    k = min(k, len(speakers))
+    label_of = {r["utt_id"]: r["label"] for r in rows}
+    ids = list(speaker_of)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    groups = [sorted({speaker_of[ids[i]] for i in test})
+              for _, test in splitter.split(ids, [label_of[u] for u in ids],
+                                            [speaker_of[u] for u in ids])]
     folds = []
     for index in range(k):
         test, validation = set(groups[index]), set(groups[(index + 1) % k])
