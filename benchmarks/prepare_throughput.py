@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,8 +25,49 @@ from data_prep.corpora import ADAPTERS, demo, iemocap  # noqa: E402
 from data_prep.prepare import default_workers, prepare  # noqa: E402
 
 
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+class PeakMemory:
+    """Samples the memory of this process tree every 50 ms while active."""
+
+    def __enter__(self):
+        self.peak, self._stop = 0, threading.Event()
+
+        def sample():
+            while not self._stop.wait(0.05):
+                self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def run_once(corpus, source, adapter, features, workers, text_encoder):
-    with tempfile.TemporaryDirectory(prefix="ser-bench-") as out:
+    with tempfile.TemporaryDirectory(prefix="ser-bench-") as out, PeakMemory() as memory:
         t = time.perf_counter()
         report = prepare(corpus, source, out, adapter, features, text_encoder=text_encoder,
                          workers=workers, progress=False, log=lambda m: None)
@@ -33,12 +75,13 @@ def run_once(corpus, source, adapter, features, workers, text_encoder):
     timings = report["timings_s"]
     audio_s = report["audio_seconds"]
     extract = timings["extract_audio_s"] + timings["extract_text_s"]
-    line = (f"{'+'.join(features):<28} workers={workers}  utts={report['usable']:>5}  "
-            f"audio={audio_s / 60:6.1f} min  wall={wall:6.1f}s  "
-            f"(scan {timings['scan_s']:.1f}s, check+start-up {timings['audio_check_s']:.1f}s, "
+    line = (f"{'+'.join(features)}\n    workers={workers}  utts={report['usable']}  "
+            f"audio={audio_s / 60:.1f} min  wall={wall:.1f}s (start-up {timings['workers_start_s']:.1f}s, "
+            f"scan {timings['scan_s']:.1f}s, audio check {timings['audio_check_s']:.1f}s, "
             f"audio extract {timings['extract_audio_s']:.1f}s, "
             f"text extract {timings['extract_text_s']:.1f}s)  "
-            f"extraction {audio_s / extract:6.1f}x real time")
+            f"steady extraction {audio_s / extract:.1f}x real time, whole command "
+            f"{audio_s / wall:.1f}x; peak memory {memory.peak / 2**30:.2f} GiB")
     if timings["extract_text_s"] > 0:
         line += f"  text {report['usable'] / timings['extract_text_s']:.0f} sentences/s"
     print(line, flush=True)

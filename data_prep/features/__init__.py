@@ -2,11 +2,19 @@
 
 ``FEATURE_SETS`` maps store names to classes. Audio sets (``modality == "audio"``) run in worker
 processes on a decoded signal; text sets run in the main process on batches of transcripts.
+
+| family | module | sets |
+|---|---|---|
+| openSMILE | ``smile``, ``gemaps`` | mfcc39_smile; egemaps_lld, egemaps_func, gemaps_func (one pass) |
+| librosa | ``librosa_sets`` | mfcc39, mfcc39_mean, logmel64, mel, mel_mean, chroma, chroma_mean, raw, prosody8 |
+| BERT (keras-hub) | ``bert`` | bert_tokens, bert_mean |
 """
 from __future__ import annotations
 
 from data_prep.features.base import AudioFeature
-from data_prep.features.bert import BertTokens
+from data_prep.features.bert import BertMean, BertTokens
+from data_prep.features.gemaps import EGeMAPSFunc, EGeMAPSLLD, GeMAPSFunc
+from data_prep.features.librosa_sets import LIBROSA_SETS
 from data_prep.features.smile import SmileMfcc39
 
 FEATURE_SETS: dict[str, type] = {}
@@ -18,7 +26,8 @@ def _register(cls: type) -> None:
     FEATURE_SETS[cls.name] = cls
 
 
-for _cls in (SmileMfcc39, BertTokens):
+for _cls in (SmileMfcc39, EGeMAPSLLD, EGeMAPSFunc, GeMAPSFunc, *LIBROSA_SETS, BertTokens,
+             BertMean):
     _register(_cls)
 
 

@@ -191,3 +191,41 @@ class BertTokens:
             for row, i in enumerate(batch):
                 outputs[i] = (hidden[row, :len(encoded[i][0])].copy(), encoded[i][1])
         return outputs
+
+
+@dataclasses.dataclass
+class BertMean(BertTokens):
+    """``bert_mean``: the mean of the last-layer token embeddings, one (hidden,) vector per text.
+
+    triantafyllopoulos2022 Sec. 3: "Linguistic embeddings are computed by averaging the
+    token-embeddings returned by BERT for each utterance" — silent on [CLS]/[SEP]. Choice:
+    by default the mean is over every token BERT returns, ``[CLS] ... [SEP]`` (padding
+    excluded), i.e. the rows of ``bert_tokens`` — what averaging the model's output over its
+    attention mask gives (Hugging Face / sentence-transformers mean pooling).
+    ``include_special=False`` averages the word pieces only; a text without word pieces
+    (empty or tags only, noted ``empty_text``) then falls back to the mean over [CLS] and [SEP].
+    Same checkpoint options, tokenising, truncation and batching as :class:`BertTokens`
+    (this class pools its output).
+    """
+
+    name: ClassVar[str] = "bert_mean"
+    rank: ClassVar[str] = "vector"
+
+    include_special: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["config"]["special_tokens"] = (
+            "[CLS] ... [SEP] included in the mean" if self.include_special
+            else "word pieces only in the mean ([CLS]+[SEP] if there are none)")
+        d["config"]["include_special"] = self.include_special
+        d["config"]["pooling"] = "mean over tokens (padding excluded)"
+        return d
+
+    def extract_batch(self, texts: list[str]) -> list[tuple[np.ndarray, str | None]]:
+        """Mean embedding (hidden,) float32 and a note for each text, in input order."""
+        result = []
+        for tokens, note in super().extract_batch(texts):
+            rows = tokens if self.include_special or len(tokens) <= 2 else tokens[1:-1]
+            result.append((rows.astype(np.float64).mean(axis=0).astype(np.float32), note))
+        return result
