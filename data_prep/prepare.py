@@ -165,7 +165,7 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     instances = {}
     for name in features:
         options = {"text_encoder": text_encoder} if (
-            name == "bert_tokens" and text_encoder) else {}
+            FEATURE_SETS[name].modality == "text" and text_encoder) else {}
         instances[name] = get_feature_set(name, **options)
     audio_sets = {n: f for n, f in instances.items() if f.modality == "audio"}
     text_sets = {n: f for n, f in instances.items() if f.modality == "text"}

@@ -167,3 +167,26 @@ def test_default_features_skip_text_for_a_corpus_without_transcripts(tmp_path):
                      progress=False, log=messages.append)
     assert list(report["features"]) == ["mfcc39_smile"]
     assert messages == ["x has no transcripts: preparing audio feature sets only"]
+
+
+@pytest.mark.slow
+def test_any_combination_of_feature_sets_in_one_command(release, tiny_bert, tmp_path):
+    from data_prep.audio import load_audio
+    from data_prep.features import get_feature_set
+
+    names = ["egemaps_lld", "egemaps_func", "gemaps_func", "mfcc39", "mfcc39_mean", "logmel64",
+             "chroma", "prosody8", "raw", "bert_mean"]
+    assert cli.main(_args(release, tmp_path, tiny_bert, "--workers", "2",
+                          "--features", ",".join(names))) == 0
+    dims = {"egemaps_lld": 25, "egemaps_func": 88, "gemaps_func": 62, "mfcc39": 39,
+            "mfcc39_mean": 39, "logmel64": 64, "chroma": 12, "prosody8": 8, "raw": 1,
+            "bert_mean": 8}
+    rows = {r["utt_id"]: r for r in store.read_manifest(store.manifest_path(tmp_path, "iemocap"))}
+    for name in names:
+        fs = store.open_feature_set(tmp_path, "iemocap", name, expect={"dim": dims[name]})
+        data = fs.to_dict()
+        assert sorted(data) == USABLE, name
+        if name in ("egemaps_func", "gemaps_func", "mfcc39"):  # the pipeline = the extractor
+            u = USABLE[0]
+            expected = get_feature_set(name).extract(load_audio(rows[u]["audio_path"]))
+            np.testing.assert_allclose(data[u], expected, rtol=1e-6, atol=1e-6)
