@@ -97,8 +97,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", default=str(default_workers()),
                         help="comma-separated worker counts to compare")
     parser.add_argument("--text-encoder", default="minilm-l6")
-    parser.add_argument("--no-bundle", action="store_true",
-                        help="time each feature set alone only")
+    parser.add_argument("--runs", choices=("each", "bundle", "both"), default="both",
+                        help="time each feature set alone, all of them in one command "
+                             "(the bundle), or both (default)")
+    parser.add_argument("--repeat", type=int, default=1, help="repeat every measurement")
     args = parser.parse_args(argv)
 
     adapter = iemocap if args.corpus == "demo" else ADAPTERS[args.corpus]
@@ -111,13 +113,14 @@ def main(argv=None) -> int:
         demo.generate(source, size=args.size, seed=0)
         print(f"demo corpus ({args.size}) ready in {time.perf_counter() - t:.1f}s: {source}")
     features = [f for f in args.features.split(",") if f]
-    runs = [[f] for f in features]
-    if len(features) > 1 and not args.no_bundle:
+    runs = [[f] for f in features] if args.runs != "bundle" else []
+    if len(features) > 1 and args.runs != "each":
         runs.append(features)
     print(f"cores available: {default_workers()}")
     for workers in (int(w) for w in args.workers.split(",")):
         for run in runs:
-            run_once(args.corpus, source, adapter, run, workers, args.text_encoder)
+            for _ in range(args.repeat):
+                run_once(args.corpus, source, adapter, run, workers, args.text_encoder)
     return 0
 
 

@@ -46,7 +46,6 @@ _WORKER_FEATURES: dict = {}
 
 
 def _init_worker(features: dict) -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker process
     _WORKER_FEATURES.clear()
     _WORKER_FEATURES.update(features)
     # Load the extractors' libraries now (openSMILE configs, librosa's numba code), so that
@@ -101,6 +100,10 @@ def _float(value) -> float | None:
     return float(value) if value not in (None, "") else None
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
 class _Executor:
     """``imap`` over a pool of spawned workers, or in this process when workers == 1."""
 
@@ -109,9 +112,20 @@ class _Executor:
         self.pool = None
         started = time.perf_counter()
         if workers > 1:
-            self.pool = multiprocessing.get_context("spawn").Pool(
-                workers, initializer=_init_worker, initargs=(features,))
-            self.pool.map(_ready, range(workers), chunksize=1)  # wait until they are up
+            # One thread per worker process: numerical libraries read these when they load,
+            # so they must be in the environment the workers are spawned with.
+            saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
+            os.environ.update({k: "1" for k in _THREAD_VARIABLES})
+            try:
+                self.pool = multiprocessing.get_context("spawn").Pool(
+                    workers, initializer=_init_worker, initargs=(features,))
+                self.pool.map(_ready, range(workers), chunksize=1)  # wait until they are up
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         else:
             _init_worker(features)
         self.start_seconds = time.perf_counter() - started
