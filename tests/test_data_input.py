@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from fake_store import make_fake_store
-from ser_keras import store
 from ser_keras.data import get_class_set
 from ser_keras.data import input as data_input
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, file_row, source_directory
 from data_prep.errors import SourceError
 
 NAME = "asvp-esd"
@@ -51,11 +51,7 @@ FILE_NAME = re.compile(
 
 def validate_source(source: Path) -> list[Path]:
     """The wav files of the release, or SourceError when none is named like ASVP-ESD's."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     wavs = sorted(p for p in source.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
     if not any(FILE_NAME.match(p.stem) for p in wavs):
         raise SourceError(f"{source}: not an ASVP-ESD release (no 03-01-06-01-02-12-...wav files)")
@@ -84,12 +80,7 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
 
 
 def _row(wav: Path, corpus: str, problems: list[str]) -> dict:
-    row = {
-        "utt_id": wav.stem, "corpus": corpus, "audio_path": str(wav),
-        "start_s": None, "end_s": None, "speaker": "", "gender": "", "session": "",
-        "dialog": "", "scenario": "natural", "text": "", "label": "",
-        "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
-    }
+    row = file_row(wav, corpus, "natural")
     match = FILE_NAME.match(wav.stem)
     if not match:
         problems.append(f"{wav}: name does not follow MM-VV-EE-II-SS-AA[-...].wav")

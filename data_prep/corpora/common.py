@@ -27,3 +27,25 @@ def wav_files(folder: Path, problems: list[str]) -> list[Path]:
         elif not path.name.startswith("."):
             wavs.append(path)
     return wavs
+
+
+def source_directory(source) -> Path:
+    """``source`` as a Path, or SourceError when it is missing or not a directory."""
+    from data_prep.errors import SourceError
+
+    source = Path(source)
+    if not source.exists():
+        raise SourceError(f"{source}: no such directory")
+    if not source.is_dir():
+        raise SourceError(f"{source}: not a directory")
+    return source
+
+
+def file_row(wav: Path, corpus: str, scenario: str) -> dict:
+    """A manifest row for one audio file, every field not known from the path left empty."""
+    return {
+        "utt_id": wav.stem, "corpus": corpus, "audio_path": str(wav),
+        "start_s": None, "end_s": None, "speaker": "", "gender": "", "session": "",
+        "dialog": "", "scenario": scenario, "text": "", "label": "",
+        "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
+    }

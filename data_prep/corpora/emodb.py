@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, wav_files
+from data_prep.corpora.common import ScanResult, file_row, source_directory, wav_files
 from data_prep.errors import SourceError
 
 NAME = "emodb"
@@ -45,11 +45,7 @@ FILE_NAME = re.compile(
 
 def validate_source(source: Path) -> Path:
     """The folder holding the wavs (``<source>/wav`` or ``<source>``), or SourceError."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     for folder in (source / "wav", source):
         if folder.is_dir() and any(FILE_NAME.match(p.stem) for p in folder.glob("*.wav")):
             return folder
@@ -66,12 +62,7 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
 
 
 def _row(wav: Path, corpus: str, problems: list[str]) -> dict:
-    row = {
-        "utt_id": wav.stem, "corpus": corpus, "audio_path": str(wav),
-        "start_s": None, "end_s": None, "speaker": "", "gender": "", "session": "",
-        "dialog": "", "scenario": "acted", "text": "", "label": "",
-        "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
-    }
+    row = file_row(wav, corpus, "acted")
     match = FILE_NAME.match(wav.stem)
     if not match:
         problems.append(f"{wav}: name does not follow <speaker><text><emotion><version>.wav")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
 
 NAME = "iemocap"
@@ -40,10 +40,7 @@ TRANSCRIPT_LINE = re.compile(
 
 def validate_source(source: Path) -> list[Path]:
     """The session folders of a release, or SourceError when there are none."""
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     sessions = [source / s for s in SESSIONS if (source / s).is_dir()]
     if not sessions:
         raise SourceError(f"{source}: not an IEMOCAP release (no Session1..Session5 folders)")

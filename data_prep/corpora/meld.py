@@ -33,7 +33,7 @@ import io
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
 
 NAME = "meld"
@@ -56,11 +56,7 @@ REQUIRED_COLUMNS = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance
 
 def validate_source(source: Path) -> dict[str, Path]:
     """The folder holding the label CSVs (the source or one level down) per part."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     found = {}
     for part, (csv_name, _, _, _) in PARTS.items():
         for candidate in [source / csv_name, *sorted(source.glob(f"*/{csv_name}"))]:

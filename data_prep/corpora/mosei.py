@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
 
 NAME = "mosei"
@@ -62,11 +62,7 @@ TIME_TOLERANCE_S = 0.05
 
 def validate_source(source: Path) -> Path:
     """The label computational sequence of a MOSEI copy, or SourceError."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     for depth in range(4):
         found = sorted(source.glob("/".join(["*"] * depth + [LABEL_FILE])))
         if found:

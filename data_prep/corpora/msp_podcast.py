@@ -25,7 +25,7 @@ import io
 import math
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
 
 NAME = "msp-podcast"
@@ -40,11 +40,7 @@ REQUIRED_COLUMNS = ("FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "Split
 
 def validate_source(source: Path) -> Path:
     """The consensus label file of a release, or SourceError."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     for name in LABEL_FILES:
         if (source / "Labels" / name).is_file():
             return source / "Labels" / name

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, wav_files
+from data_prep.corpora.common import ScanResult, file_row, source_directory, wav_files
 from data_prep.errors import SourceError
 
 NAME = "ravdess"
@@ -36,11 +36,7 @@ ACTOR_DIR = re.compile(r"^Actor_(?P<actor>\d{2})$", re.IGNORECASE)
 
 def validate_source(source: Path) -> list[Path]:
     """The ``Actor_NN`` folders of the release, or SourceError when there are none."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     actors = sorted(p for p in source.iterdir() if p.is_dir() and ACTOR_DIR.match(p.name))
     if not actors:
         raise SourceError(f"{source}: not a RAVDESS release (no Actor_01..Actor_24 folders)")
@@ -63,12 +59,7 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
 
 
 def _row(wav: Path, folder_actor: str, corpus: str, problems: list[str]) -> dict:
-    row = {
-        "utt_id": wav.stem, "corpus": corpus, "audio_path": str(wav),
-        "start_s": None, "end_s": None, "speaker": "", "gender": "", "session": "",
-        "dialog": "", "scenario": "acted", "text": "", "label": "",
-        "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
-    }
+    row = file_row(wav, corpus, "acted")
     match = FILE_NAME.match(wav.stem)
     if not match:
         problems.append(f"{wav}: name does not follow MM-VV-EE-II-SS-RR-AA.wav")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, wav_files
+from data_prep.corpora.common import ScanResult, source_directory, wav_files
 from data_prep.errors import SourceError
 
 NAME = "savee"
@@ -28,11 +28,7 @@ FILE_NAME = re.compile(r"^(?P<emotion>sa|su|[a-z])(?P<number>\d+)$")
 
 def validate_source(source: Path) -> Path:
     """The ``AudioData`` folder (``<source>/AudioData`` or ``<source>``), or SourceError."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     for folder in (source / "AudioData", source):
         if any((folder / s).is_dir() for s in SPEAKERS):
             return folder

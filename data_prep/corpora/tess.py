@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, file_row, source_directory
 from data_prep.errors import SourceError
 
 NAME = "tess"
@@ -32,11 +32,7 @@ FOLDER_NAME = re.compile(r"^(?P<speaker>[a-z]+)_(?P<emotion>[a-z_]+)$", re.IGNOR
 
 def validate_source(source: Path) -> list[Path]:
     """The wav files of the release, or SourceError when there is no OAF_/YAF_ wav."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     wavs = sorted(p for p in source.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
     if not any(p.name.upper().startswith(SPEAKERS) for p in wavs):
         raise SourceError(f"{source}: not a TESS release (no OAF_*/YAF_* wav files)")
@@ -62,12 +58,7 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
 
 
 def _row(wav: Path, corpus: str, problems: list[str]) -> dict:
-    row = {
-        "utt_id": wav.stem, "corpus": corpus, "audio_path": str(wav),
-        "start_s": None, "end_s": None, "speaker": "", "gender": "", "session": "",
-        "dialog": "", "scenario": "acted", "text": "", "label": "",
-        "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
-    }
+    row = file_row(wav, corpus, "acted")
     match = FILE_NAME.match(wav.stem)
     if not match or match["speaker"].upper() not in SPEAKERS:
         problems.append(f"{wav}: name does not follow <OAF|YAF>_<word>_<emotion>.wav")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult
+from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
 
 NAME = "urdu"
@@ -38,11 +38,7 @@ FILE_NAME = re.compile(
 
 def validate_source(source: Path) -> list[Path]:
     """The emotion folders of the release, or SourceError when there are none."""
-    source = Path(source)
-    if not source.exists():
-        raise SourceError(f"{source}: no such directory")
-    if not source.is_dir():
-        raise SourceError(f"{source}: not a directory")
+    source = source_directory(source)
     folders = [p for p in sorted(source.iterdir()) if p.is_dir() and p.name.lower() in LABELS]
     if not folders:
         raise SourceError(f"{source}: not an URDU release (no Angry/Happy/Neutral/Sad folders)")

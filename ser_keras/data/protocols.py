@@ -22,7 +22,6 @@ import dataclasses
 import re
 from typing import Callable, Sequence
 
-import numpy as np
 
 
 @dataclasses.dataclass
