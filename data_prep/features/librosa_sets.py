@@ -132,17 +132,9 @@ class Mfcc39(_LibrosaMixin, AudioFeature):
         return _finite32(self._frames(signal))
 
 
-@dataclasses.dataclass
-class Mfcc39Mean(Mfcc39):
-    """``mfcc39_mean``: the mean over frames of :class:`Mfcc39`, float32 ``(39,)``.
+class _UtteranceMean:
+    """Mixin: the mean over frames of the sequence set it precedes in the bases (a vector)."""
 
-    alqurashi2024: "calculate the mean of the frames to produce 39-dimensional vector per
-    utterance"; kakuba2023 Table 4 "MFCCs" (mean of the frame values). Same fields as ``mfcc39``.
-    (The delta means are near zero by construction; they are kept so the 39 columns line up with
-    ``mfcc39``.)
-    """
-
-    name: ClassVar[str] = "mfcc39_mean"
     rank: ClassVar[str] = "vector"
 
     def frame_shift_s(self) -> float | None:
@@ -154,6 +146,18 @@ class Mfcc39Mean(Mfcc39):
     def extract(self, signal: np.ndarray) -> np.ndarray:
         return _finite32(self._frames(signal).mean(axis=0, dtype=np.float64))
 
+
+@dataclasses.dataclass
+class Mfcc39Mean(_UtteranceMean, Mfcc39):
+    """``mfcc39_mean``: the mean over frames of :class:`Mfcc39`, float32 ``(39,)``.
+
+    alqurashi2024: "calculate the mean of the frames to produce 39-dimensional vector per
+    utterance"; kakuba2023 Table 4 "MFCCs" (mean of the frame values). Same fields as ``mfcc39``.
+    (The delta means are near zero by construction; they are kept so the 39 columns line up with
+    ``mfcc39``.)
+    """
+
+    name: ClassVar[str] = "mfcc39_mean"
 
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass
@@ -258,22 +262,11 @@ class Mel(_LibrosaMixin, AudioFeature):
 
 
 @dataclasses.dataclass
-class MelMean(Mel):
+class MelMean(_UtteranceMean, Mel):
     """``mel_mean``: mean over frames of :class:`Mel`, float32 ``(128,)`` (kakuba2023 Table 4
     "Mel": "the mean value of these features extracted from each frame")."""
 
     name: ClassVar[str] = "mel_mean"
-    rank: ClassVar[str] = "vector"
-
-    def frame_shift_s(self) -> float | None:
-        return None
-
-    def frame_length_s(self) -> float | None:
-        return None
-
-    def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal).mean(axis=0, dtype=np.float64))
-
 
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass
@@ -316,22 +309,11 @@ class Chroma(_LibrosaMixin, AudioFeature):
 
 
 @dataclasses.dataclass
-class ChromaMean(Chroma):
+class ChromaMean(_UtteranceMean, Chroma):
     """``chroma_mean``: mean over frames of :class:`Chroma`, float32 ``(12,)`` (kakuba2023
     Table 4 "All" = MFCC + chroma + Mel means)."""
 
     name: ClassVar[str] = "chroma_mean"
-    rank: ClassVar[str] = "vector"
-
-    def frame_shift_s(self) -> float | None:
-        return None
-
-    def frame_length_s(self) -> float | None:
-        return None
-
-    def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal).mean(axis=0, dtype=np.float64))
-
 
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass
