@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from data_prep.features.base import AudioFeature
-from data_prep.features.smile import import_opensmile
+from data_prep.features.smile import SmileHandle, import_opensmile
 
 GROUP = "egemaps_v02"
 """Group name shared by the sets that come out of one eGeMAPSv02 pass."""
@@ -119,7 +119,7 @@ def to_int16(x: np.ndarray) -> np.ndarray:
     )
 
 
-class _GroupRunner:
+class _GroupRunner(SmileHandle):
     """One initialised eGeMAPSv02 openSMILE instance with two sinks, reused across utterances."""
 
     def __init__(self, sample_rate: int, int16_input: bool):
@@ -186,17 +186,6 @@ class _GroupRunner:
                     else np.zeros((0, DIMS["egemaps_func"] + DIMS["gemaps_func"]), np.float32))
             self.lld, self.func = [], []
         return lld, func
-
-    def close(self) -> None:
-        if getattr(self, "smile", None) is not None:
-            self.smile.free()
-            self.smile = None
-
-    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 @dataclasses.dataclass

@@ -135,7 +135,25 @@ def import_opensmile():
     return opensmile
 
 
-class _Runner:
+class SmileHandle:
+    """Owns one initialised openSMILE instance (``self.smile``): freed by ``close()`` or when
+    the runner is garbage collected."""
+
+    smile = None
+
+    def close(self) -> None:
+        if self.smile is not None:
+            self.smile.free()
+            self.smile = None
+
+    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _Runner(SmileHandle):
     """One initialised openSMILE instance, reused (``reset``) across utterances."""
 
     def __init__(self, options: dict[str, Any], dim: int):
@@ -189,17 +207,6 @@ class _Runner:
                 f"expected {num_frames}"
             )
         return out
-
-    def close(self) -> None:
-        if self.smile is not None:
-            self.smile.free()
-            self.smile = None
-
-    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 @dataclasses.dataclass
