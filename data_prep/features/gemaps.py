@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from data_prep.features.base import AudioFeature
-from data_prep.features.smile import SmileHandle, import_opensmile
+from data_prep.features.smile import CachedRunner, SmileHandle, import_opensmile
 
 GROUP = "egemaps_v02"
 """Group name shared by the sets that come out of one eGeMAPSv02 pass."""
@@ -189,7 +189,7 @@ class _GroupRunner(SmileHandle):
 
 
 @dataclasses.dataclass
-class _EGeMAPSGroup(AudioFeature):
+class _EGeMAPSGroup(CachedRunner, AudioFeature):
     """Shared machinery of the sets computed by one eGeMAPSv02 pass (see module docstring)."""
 
     group: ClassVar[str] = GROUP
@@ -229,22 +229,7 @@ class _EGeMAPSGroup(AudioFeature):
 
     def _get_runner(self) -> _GroupRunner:
         key = (self.sample_rate, bool(self.int16_input))
-        cached = self.__dict__.get("_smile_cache")
-        if cached is not None:
-            cached_key, runner = cached
-            if cached_key == key and runner.pid == os.getpid() and runner.smile is not None:
-                return runner
-        runner = _GroupRunner(*key)
-        self.__dict__["_smile_cache"] = (key, runner)
-        return runner
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_smile_cache", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        return self._cached_runner(key, lambda: _GroupRunner(*key))
 
     def extract_group(self, signal: np.ndarray) -> dict[str, np.ndarray]:
         """All sets of the group from ONE openSMILE pass:

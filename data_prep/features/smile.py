@@ -209,8 +209,31 @@ class _Runner(SmileHandle):
         return out
 
 
+class CachedRunner:
+    """Mixin of the openSMILE feature sets: one runner per process, built lazily, rebuilt when
+    the settings (``key``) change or after a fork, and never pickled with the feature set."""
+
+    def _cached_runner(self, key, build):
+        cached = self.__dict__.get("_smile_cache")
+        if cached is not None:
+            cached_key, runner = cached
+            if cached_key == key and runner.pid == os.getpid() and runner.smile is not None:
+                return runner
+        runner = build()
+        self.__dict__["_smile_cache"] = (key, runner)
+        return runner
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_smile_cache", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
 @dataclasses.dataclass
-class SmileMfcc39(AudioFeature):
+class SmileMfcc39(CachedRunner, AudioFeature):
     """39-dim openSMILE MFCC_E_D_A_Z frames of ho2020 Sec. III-A (see the module docstring).
 
     Columns: log-energy, MFCC 1-12, their 13 deltas, their 13 accelerations; float32
@@ -303,22 +326,7 @@ class SmileMfcc39(AudioFeature):
     def _get_runner(self) -> _Runner:
         options = self.smile_options()
         key = tuple(sorted((k, str(v)) for k, v in options.items()))
-        cached = self.__dict__.get("_smile_cache")
-        if cached is not None:
-            cached_key, runner = cached
-            if cached_key == key and runner.pid == os.getpid() and runner.smile is not None:
-                return runner
-        runner = _Runner(options, self.dim)
-        self.__dict__["_smile_cache"] = (key, runner)
-        return runner
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_smile_cache", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        return self._cached_runner(key, lambda: _Runner(options, self.dim))
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
         x = np.asarray(signal)
