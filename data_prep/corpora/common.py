@@ -49,3 +49,12 @@ def file_row(wav: Path, corpus: str, scenario: str) -> dict:
         "dialog": "", "scenario": scenario, "text": "", "label": "",
         "valence": None, "arousal": None, "dominance": None, "split": "", "status": "ok",
     }
+
+
+def folder_with_named_wavs(source: Path, subfolder: str, pattern) -> Path | None:
+    """``source/subfolder`` or ``source`` itself, whichever holds a wav whose stem matches
+    ``pattern`` (releases are unpacked with or without their top folder); None if neither."""
+    for folder in (source / subfolder, source):
+        if folder.is_dir() and any(pattern.match(p.stem) for p in folder.glob("*.wav")):
+            return folder
+    return None

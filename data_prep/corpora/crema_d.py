@@ -19,7 +19,7 @@ import csv
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, file_row, source_directory, wav_files
+from data_prep.corpora.common import ScanResult, file_row, folder_with_named_wavs, source_directory, wav_files
 from data_prep.errors import SourceError
 
 NAME = "crema-d"
@@ -49,9 +49,9 @@ FILE_NAME = re.compile(
 def validate_source(source: Path) -> Path:
     """The ``AudioWAV`` folder (``<source>/AudioWAV`` or ``<source>``), or SourceError."""
     source = source_directory(source)
-    for folder in (source / "AudioWAV", source):
-        if folder.is_dir() and any(FILE_NAME.match(p.stem) for p in folder.glob("*.wav")):
-            return folder
+    folder = folder_with_named_wavs(source, "AudioWAV", FILE_NAME)
+    if folder is not None:
+        return folder
     raise SourceError(f"{source}: not a CREMA-D release (no AudioWAV/1001_DFA_ANG_XX.wav files)")
 
 

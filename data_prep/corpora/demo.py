@@ -662,8 +662,7 @@ def _render_all(root: Path, sessions: list[dict[str, Any]], workers: int | None)
 
     n = max(1, min(workers or os.cpu_count() or 1, len(sessions)))
     with ThreadPoolExecutor(max_workers=n) as pool:
-        for _ in pool.map(run, sessions):
-            pass
+        list(pool.map(run, sessions))  # consumed so that a failed session raises here
 
 
 # --------------------------------------------------------------------------------------------

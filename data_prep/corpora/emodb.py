@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, file_row, source_directory, wav_files
+from data_prep.corpora.common import ScanResult, file_row, folder_with_named_wavs, source_directory, wav_files
 from data_prep.errors import SourceError
 
 NAME = "emodb"
@@ -46,9 +46,9 @@ FILE_NAME = re.compile(
 def validate_source(source: Path) -> Path:
     """The folder holding the wavs (``<source>/wav`` or ``<source>``), or SourceError."""
     source = source_directory(source)
-    for folder in (source / "wav", source):
-        if folder.is_dir() and any(FILE_NAME.match(p.stem) for p in folder.glob("*.wav")):
-            return folder
+    folder = folder_with_named_wavs(source, "wav", FILE_NAME)
+    if folder is not None:
+        return folder
     raise SourceError(f"{source}: not an EmoDB release (no wav/03a01Fa.wav-style files)")
 
 
