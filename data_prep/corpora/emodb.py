@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.corpora.common import ScanResult, file_row, folder_with_named_wavs, source_directory, wav_files
+from data_prep.corpora.common import (ScanResult, file_row, folder_with_named_wavs,
+                                     source_directory, wav_files)
 from data_prep.errors import SourceError
 
 NAME = "emodb"
