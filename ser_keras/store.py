@@ -5,19 +5,31 @@ Layout of a prepared corpus (``<store>/<corpus>/``)::
     manifest.csv                  one row per utterance of the release, used or not
     prepare_report.json           counts by status and label, tool versions, timings
     features/<feature_set>/
-        metadata.json             what the set is: extractor + config, dims, frame shift,
-                                  versions, manifest hash, shard plan, format version
+        metadata.json             what the set is: extractor + config, dim, rank, dtype,
+                                  frame shift, versions, manifest hash, shard plan,
+                                  format version
         shard-00000-of-00004.tfrecord
-        shard-00000-of-00004.done.json   completion marker: records, bytes, utt_ids, failures
+        shard-00000-of-00004.done.json   completion marker: records, bytes, utt_ids, lengths,
+                                         failures, notes
 
-A shard is accepted only when its marker exists and the marker's byte count matches the file:
-the marker is written (atomically) after the shard file is renamed into place, so a killed
-writer never leaves a shard that a reader would take. The shard plan (which utt_ids go to which
-shard) is a pure function of the manifest, so a resumed run writes exactly the bytes an
-uninterrupted run would.
+A shard is accepted only when its marker exists, the marker's byte count matches the file and
+it lists one length per utt_id: the marker is written (atomically) after the shard file is
+renamed into place, so a killed writer never leaves a shard that a reader would take. The shard
+plan (which utt_ids go to which shard) is a pure function of the manifest, so a resumed run
+writes exactly the bytes an uninterrupted run would.
 
 Records are ``tf.train.Example`` protos with ``utt_id`` (bytes), ``shape`` (int64 list) and
-``data`` (raw little-endian float32 bytes, C order).
+``data`` (raw little-endian bytes, C order, in the set's ``dtype``: ``float32`` or ``float16``).
+Readers decode with the metadata's dtype and always hand out float32.
+
+Format history (``FORMAT_VERSION``; a reader opens only its own version, a writer rebuilds a set
+of another version):
+
+1. the first format: float32 records, markers without lengths;
+2. markers record ``lengths`` (parallel to ``utt_ids``: each record's first-axis length, frames
+   or tokens for rank ``"sequence"``, 1 for rank ``"vector"``), so that the input pipeline knows
+   every length without scanning the set; records may be stored as float16 (metadata
+   ``dtype``).
 """
 from __future__ import annotations
 
@@ -32,7 +44,11 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from ser_keras.errors import StoreError  # noqa: F401  (re-exported: the store's error)
+
+FORMAT_VERSION = 2
+DTYPES = ("float32", "float16")     # what a feature set may be stored as
+RANKS = {"sequence": 2, "vector": 1}  # metadata "rank" -> array rank
 
 MANIFEST_COLUMNS = (
     "utt_id", "corpus", "audio_path", "start_s", "end_s", "duration_s", "sample_rate",
@@ -41,10 +57,6 @@ MANIFEST_COLUMNS = (
 )
 STATUS_OK = "ok"
 DEFAULT_SHARD_SIZE = 256
-
-
-class StoreError(RuntimeError):
-    """A store that is missing, incomplete or does not match what the reader needs."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,10 +163,17 @@ def shard_name(index: int, count: int) -> str:
 # --------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------
-def serialize_record(utt_id: str, array: np.ndarray) -> bytes:
+def _check_dtype(dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise ValueError(f"feature dtype {dtype!r} is not supported; use one of {list(DTYPES)}")
+    return dtype
+
+
+def serialize_record(utt_id: str, array: np.ndarray, dtype: str = "float32") -> bytes:
+    """One record; ``array`` is stored (little-endian, C order) in ``dtype``."""
     import tensorflow as tf
 
-    array = np.ascontiguousarray(array, dtype="<f4")
+    array = np.ascontiguousarray(array, dtype=np.dtype(_check_dtype(dtype)).newbyteorder("<"))
     example = tf.train.Example(features=tf.train.Features(feature={
         "utt_id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[utt_id.encode()])),
         "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(array.shape))),
@@ -163,10 +182,12 @@ def serialize_record(utt_id: str, array: np.ndarray) -> bytes:
     return example.SerializeToString(deterministic=True)  # map order fixed: same bytes every run
 
 
-def parse_record(serialized, rank: int, dim: int | None = None):
+def parse_record(serialized, rank: int, dim: int | None = None, dtype: str = "float32"):
     """Parse one serialized record into {"utt_id": string, "features": float32 tensor}.
 
-    With ``dim`` the feature axis gets its static size (models need it to build).
+    ``dtype`` is how the record is stored (the set's metadata ``dtype``); the features are
+    always returned as float32. With ``dim`` the feature axis gets its static size (models need
+    it to build).
     """
     import tensorflow as tf
 
@@ -175,8 +196,9 @@ def parse_record(serialized, rank: int, dim: int | None = None):
         "shape": tf.io.FixedLenFeature([rank], tf.int64),
         "data": tf.io.FixedLenFeature([], tf.string),
     })
-    values = tf.io.decode_raw(parsed["data"], tf.float32, little_endian=True)
-    features = tf.reshape(values, parsed["shape"])
+    values = tf.io.decode_raw(parsed["data"], tf.as_dtype(_check_dtype(dtype)),
+                              little_endian=True)
+    features = tf.reshape(tf.cast(values, tf.float32), parsed["shape"])
     if dim is not None:
         features = tf.ensure_shape(features, [None] * (rank - 1) + [dim])
     return {"utt_id": parsed["utt_id"], "features": features}
@@ -186,28 +208,49 @@ def parse_record(serialized, rank: int, dim: int | None = None):
 # Writer
 # --------------------------------------------------------------------------------------------
 class ShardWriter:
-    """Writes one shard to a temporary file; ``commit`` makes it visible to readers."""
+    """Writes one shard to a temporary file; ``commit`` makes it visible to readers.
 
-    def __init__(self, directory: Path, name: str):
+    ``rank`` ("sequence" or "vector"), ``dim`` and ``dtype`` are the set's metadata: every
+    array must have that rank and feature size, and is stored in ``dtype``.
+    """
+
+    def __init__(self, directory: Path, name: str, rank: str = "sequence",
+                 dim: int | None = None, dtype: str = "float32"):
         import tensorflow as tf
 
+        if rank not in RANKS:
+            raise ValueError(f"feature rank {rank!r} is not one of {list(RANKS)}")
         self.directory = directory
         self.name = name
+        self.rank = rank
+        self.dim = None if dim is None else int(dim)
+        self.dtype = _check_dtype(dtype)
         self.final = directory / f"{name}.tfrecord"
         self.tmp = directory / f"{name}.tfrecord.tmp"
         self.marker = directory / f"{name}.done.json"
         self._writer = tf.io.TFRecordWriter(str(self.tmp))
         self.utt_ids: list[str] = []
+        self.lengths: list[int] = []
         self.failures: dict[str, str] = {}
         self.notes: dict[str, str] = {}
 
     def write(self, utt_id: str, array: np.ndarray, note: str | None = None) -> None:
         array = np.asarray(array, dtype=np.float32)
+        if array.ndim != RANKS[self.rank] or (self.dim is not None and array.shape[-1] != self.dim):
+            expected = "(length, dim)" if self.rank == "sequence" else "(dim,)"
+            raise ValueError(f"{self.name}: {utt_id} has shape {array.shape}; a {self.rank} "
+                             f"feature set of dim {self.dim} stores {expected} arrays")
         if not np.all(np.isfinite(array)):
             self.fail(utt_id, "non_finite_features")
             return
-        self._writer.write(serialize_record(utt_id, array))
+        with np.errstate(over="ignore"):  # an overflow is checked for just below
+            stored = array.astype(self.dtype)
+        if not np.all(np.isfinite(stored)):  # finite in float32, beyond float16's range
+            self.fail(utt_id, f"out_of_{self.dtype}_range")
+            return
+        self._writer.write(serialize_record(utt_id, stored, self.dtype))
         self.utt_ids.append(utt_id)
+        self.lengths.append(int(array.shape[0]) if self.rank == "sequence" else 1)
         if note:
             self.notes[utt_id] = note
 
@@ -222,6 +265,7 @@ class ShardWriter:
             "records": len(self.utt_ids),
             "bytes": self.final.stat().st_size,
             "utt_ids": self.utt_ids,
+            "lengths": self.lengths,
             "failures": dict(sorted(self.failures.items())),
             "notes": dict(sorted(self.notes.items())),
         }
@@ -238,9 +282,11 @@ class ShardWriter:
 class FeatureSetWriter:
     """Owns ``features/<name>/`` of one corpus: metadata, shard plan, resume.
 
-    ``description`` is the extractor's ``describe()``; together with the manifest hash and the
-    shard plan it forms the metadata. If a previous run left a feature set with different
-    metadata (another configuration, another manifest), it is removed and rebuilt.
+    ``description`` is the extractor's ``describe()`` (its ``rank``, ``dim`` and ``dtype``,
+    default ``"float32"``, say what every array is and how it is stored); together with the
+    manifest hash, the shard plan and the format version it forms the metadata. If a previous
+    run left a feature set with different metadata (another configuration, another manifest,
+    another store format) or unreadable metadata, it is removed and rebuilt.
     """
 
     def __init__(self, store_root, corpus: str, description: dict, manifest_sha256: str,
@@ -250,6 +296,11 @@ class FeatureSetWriter:
         self.directory = feature_dir(store_root, corpus, self.name)
         self.shards = plan_shards(utt_ids, shard_size)
         self.metadata = dict(description)
+        self.metadata.setdefault("dtype", "float32")
+        _check_dtype(self.metadata["dtype"])
+        if self.metadata.get("rank") not in RANKS:
+            raise ValueError(f"{self.name}: feature rank {self.metadata.get('rank')!r} is not "
+                             f"one of {list(RANKS)}")
         self.metadata.update({
             "format_version": FORMAT_VERSION,
             "corpus": corpus,
@@ -260,10 +311,10 @@ class FeatureSetWriter:
             "prepare_command": prepare_command,
         })
         meta_path = self.directory / "metadata.json"
-        if meta_path.exists():
-            old = json.loads(meta_path.read_text())
-            if _comparable(old) != _comparable(self.metadata):
-                log(f"{self.directory}: configuration or manifest changed; rebuilding {self.name}")
+        if self.directory.exists():
+            reason = _rebuild_reason(meta_path, self.metadata)
+            if reason:
+                log(f"{self.directory}: {reason}; rebuilding {self.name}")
                 shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         atomic_write_json(meta_path, self.metadata)
@@ -282,7 +333,8 @@ class FeatureSetWriter:
         for stale in (f"{name}.tfrecord", f"{name}.tfrecord.tmp", f"{name}.done.json.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / stale).unlink()
-        return ShardWriter(self.directory, name)
+        return ShardWriter(self.directory, name, self.metadata["rank"], self.metadata.get("dim"),
+                           self.metadata["dtype"])
 
 
 def _comparable(metadata: dict) -> dict:
@@ -290,16 +342,51 @@ def _comparable(metadata: dict) -> dict:
     return {k: v for k, v in metadata.items() if k != "prepare_command"}
 
 
-def _shard_complete(directory: Path, name: str) -> bool:
+def _rebuild_reason(meta_path: Path, metadata: dict) -> str | None:
+    """Why the set on disk cannot be resumed into ``metadata`` (None: it can)."""
+    try:
+        old = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        return None if not any(meta_path.parent.glob("shard-*")) else "metadata.json missing"
+    except (OSError, ValueError):
+        return "metadata.json unreadable"
+    if not isinstance(old, dict):
+        return "metadata.json unreadable"
+    if old.get("format_version") != metadata["format_version"]:
+        return f"store format {old.get('format_version')}, this version writes " \
+               f"{metadata['format_version']}"
+    if _comparable(old) != _comparable(metadata):
+        return "configuration or manifest changed"
+    return None
+
+
+def _read_marker(directory: Path, name: str) -> dict | None:
+    """The marker of a complete shard, or None when the shard is incomplete.
+
+    Complete: marker and shard file exist, the byte count matches, and the marker lists one
+    length per utt_id (a marker without ``lengths``, hand-edited or truncated, is incomplete).
+    """
     marker = directory / f"{name}.done.json"
     shard = directory / f"{name}.tfrecord"
     if not (marker.is_file() and shard.is_file()):
-        return False
+        return None
     try:
         info = json.loads(marker.read_text())
     except (OSError, ValueError):
-        return False
-    return info.get("bytes") == shard.stat().st_size
+        return None
+    if not isinstance(info, dict) or info.get("bytes") != shard.stat().st_size:
+        return None
+    utt_ids, lengths = info.get("utt_ids"), info.get("lengths")
+    if not (isinstance(utt_ids, list) and isinstance(lengths, list)
+            and len(lengths) == len(utt_ids) == info.get("records")
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                    for n in lengths)):
+        return None
+    return info
+
+
+def _shard_complete(directory: Path, name: str) -> bool:
+    return _read_marker(directory, name) is not None
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,8 +396,13 @@ class FeatureSet:
     """A complete, validated feature set of one prepared corpus.
 
     >>> fs = open_feature_set("data", "demo", "mfcc39_smile")
-    >>> fs.metadata["dim"], len(fs.utt_ids)
+    >>> fs.dim, fs.rank, fs.dtype, len(fs.utt_ids)     # 39, 2, "float32", 60
+    >>> fs.lengths[fs.utt_ids[0]], fs.longest(fs.utt_ids)   # frames, from the markers
     >>> ds = fs.dataset()      # tf.data: {"utt_id": string, "features": float32}
+
+    ``lengths`` (utt_id -> first-axis length: frames or tokens for a sequence set, 1 for a
+    vector set) comes from the shard markers: no record is read to know it. ``dtype`` is how
+    the records are stored; ``dataset()`` always yields float32.
     """
 
     def __init__(self, store_root, corpus: str, name: str, metadata: dict, markers: list[dict]):
@@ -321,12 +413,34 @@ class FeatureSet:
         self.directory = feature_dir(store_root, corpus, name)
         self.shard_paths = [self.directory / f"{m['shard']}.tfrecord" for m in markers]
         self.utt_ids = [u for m in markers for u in m["utt_ids"]]
+        self.lengths: dict[str, int] = {u: int(n) for m in markers
+                                        for u, n in zip(m["utt_ids"], m["lengths"])}
+        self.dtype: str = metadata.get("dtype", "float32")
+        self.dim: int = int(metadata["dim"])
         self.failures = {u: r for m in markers for u, r in m.get("failures", {}).items()}
         self.notes = {u: r for m in markers for u, r in m.get("notes", {}).items()}
 
     @property
     def rank(self) -> int:
-        return 2 if self.metadata["rank"] == "sequence" else 1
+        """2 for a sequence set ((length, dim) arrays), 1 for a vector set ((dim,) arrays)."""
+        return RANKS[self.metadata["rank"]]
+
+    def longest(self, utt_ids: Iterable[str] | None = None) -> int:
+        """The largest length among ``utt_ids`` (all records when None; 0 when empty).
+
+        An utt_id that is not in the set (not usable, or its extraction failed) is a KeyError.
+        """
+        if utt_ids is None:
+            return max(self.lengths.values(), default=0)
+        longest = 0
+        for utt_id in utt_ids:
+            try:
+                longest = max(longest, self.lengths[utt_id])
+            except KeyError:
+                reason = self.failures.get(utt_id)
+                raise KeyError(f"{utt_id} is not in feature set {self.name} of {self.corpus}"
+                               + (f" (extraction failed: {reason})" if reason else "")) from None
+        return longest
 
     def dataset(self, num_parallel_reads=None):
         """tf.data.Dataset of {"utt_id", "features"} in shard order."""
@@ -335,8 +449,8 @@ class FeatureSet:
         autotune = tf.data.AUTOTUNE
         files = [str(p) for p in self.shard_paths]
         ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads)
-        rank, dim = self.rank, int(self.metadata["dim"])
-        return ds.map(lambda s: parse_record(s, rank, dim), num_parallel_calls=autotune,
+        rank, dim, dtype = self.rank, self.dim, self.dtype
+        return ds.map(lambda s: parse_record(s, rank, dim, dtype), num_parallel_calls=autotune,
                       deterministic=True)
 
     def to_dict(self) -> dict[str, np.ndarray]:
@@ -358,11 +472,26 @@ def open_feature_set(store_root, corpus: str, name: str,
         raise StoreError(
             f"{directory}: feature set '{name}' of corpus '{corpus}' is not in the store; "
             f"build it with: {rebuild_hint(None, corpus, name, store_root)}")
-    metadata = json.loads(meta_path.read_text())
+    try:
+        metadata = json.loads(meta_path.read_text())
+    except ValueError as err:
+        raise StoreError(f"{meta_path}: unreadable ({err}); rebuild with: "
+                         f"{rebuild_hint(None, corpus, name, store_root)}") from None
+    if not isinstance(metadata, dict):
+        raise StoreError(f"{meta_path}: not a feature set's metadata; rebuild with: "
+                         f"{rebuild_hint(None, corpus, name, store_root)}")
     hint = rebuild_hint(metadata, corpus, name, store_root)
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise StoreError(f"{meta_path}: store format {metadata.get('format_version')}, this "
-                         f"reader needs {FORMAT_VERSION}; rebuild with: {hint}")
+    found = metadata.get("format_version")
+    if found != FORMAT_VERSION:
+        newer = isinstance(found, int) and found > FORMAT_VERSION
+        raise StoreError(f"{meta_path}: the store format is {found} and this version of "
+                         f"ser-keras reads {FORMAT_VERSION}; "
+                         + ("upgrade ser-keras or " if newer else "")
+                         + f"rebuild with: {hint}")
+    if metadata.get("dtype", "float32") not in DTYPES or metadata.get("rank") not in RANKS:
+        raise StoreError(f"{meta_path}: dtype {metadata.get('dtype')!r} / rank "
+                         f"{metadata.get('rank')!r} not readable (dtypes {list(DTYPES)}, ranks "
+                         f"{list(RANKS)}); rebuild with: {hint}")
     manifest = manifest_path(store_root, corpus)
     if manifest.is_file() and file_sha256(manifest) != metadata.get("manifest_sha256"):
         raise StoreError(f"{meta_path}: built from another manifest than {manifest}; "
@@ -375,8 +504,9 @@ def open_feature_set(store_root, corpus: str, name: str,
     markers, missing = [], []
     for index in range(metadata["num_shards"]):
         name_i = shard_name(index, metadata["num_shards"])
-        if _shard_complete(directory, name_i):
-            markers.append(json.loads((directory / f"{name_i}.done.json").read_text()))
+        marker = _read_marker(directory, name_i)
+        if marker is not None:
+            markers.append(marker)
         else:
             missing.append(name_i)
     if missing:

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from data_prep.errors import PrepareError
+from data_prep.features import bert
 from data_prep.features.bert import BertTokens, clean_text
+from ser_keras.data.text import clean_transcript
 from tiny_bert import make_tiny_bert
 
 
@@ -41,6 +43,27 @@ def test_long_text_is_truncated_to_the_position_limit(tiny_bert):
 def test_tags_are_stripped_but_words_kept():
     assert clean_text("Do you [LAUGHTER] get it?", True) == "Do you get it?"
     assert clean_text("Do you [LAUGHTER] get it?", False) == "Do you [LAUGHTER] get it?"
+
+
+def test_stage_1_cleans_with_the_stage_2_function():
+    # Stage 2 tokenises raw transcripts and must clean them exactly as stage 1 did.
+    assert bert.clean_text is clean_transcript
+    assert clean_transcript("Do you [LAUGHTER] get it?") == "Do you get it?"   # default: strip
+    assert clean_transcript("  [BREATHING] [GARBAGE] ") == ""
+    assert clean_transcript("ok[NOISE]then  \n [LIPSMACK]  go") == "ok then go"
+    assert clean_transcript("a [laughter] b [A_B C] c") == "a [laughter] b c"  # upper case only
+    assert clean_transcript(" two\t spaces ", strip_tags=False) == "two spaces"
+
+
+def test_tokens_are_those_of_the_cleaned_text(tiny_bert, monkeypatch):
+    feature = BertTokens(text_encoder=str(tiny_bert))
+    raw = feature.token_ids(["Do you [LAUGHTER] get it?"])
+    assert raw == feature.token_ids([clean_transcript("Do you [LAUGHTER] get it?")])
+    calls = []
+    monkeypatch.setattr(bert, "clean_transcript",
+                        lambda text, strip_tags=True: calls.append(strip_tags) or text)
+    BertTokens(text_encoder=str(tiny_bert), strip_tags=False).token_ids(["a", "b"])
+    assert calls == [False, False]
 
 
 def test_checkpoint_identity_is_in_the_metadata(tiny_bert, tmp_path):

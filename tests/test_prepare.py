@@ -73,12 +73,53 @@ def test_features_are_readable_with_expected_shapes(prepared):
     assert {a.shape for a in mfcc_data.values()} == {(9, 39)}
     assert bert_data["Ses01F_impro01_F001"].shape == (2, 8)  # "[BREATHING]": [CLS] [SEP]
     assert mfcc.metadata["frame_shift_s"] == 0.05 and mfcc.metadata["num_shards"] == 3
+    # Format 2: every record's length is in the markers, equal to the array's first axis.
+    assert mfcc.lengths == {u: a.shape[0] for u, a in mfcc_data.items()}
+    assert bert.lengths == {u: a.shape[0] for u, a in bert_data.items()}
+    assert bert.lengths["Ses01F_impro01_F001"] == 2
+    assert mfcc.longest(USABLE) == 9 and bert.longest(USABLE) == max(bert.lengths.values())
+    for fs in (mfcc, bert):
+        assert (fs.rank, fs.dtype, fs.metadata["format_version"]) == (2, "float32", 2)
 
 
 def test_rerun_skips_complete_shards(prepared, release, tiny_bert):
     before = {p: p.stat().st_mtime_ns for p in prepared.rglob("*.tfrecord")}
     assert cli.main(_args(release, prepared, tiny_bert, "--workers", "1")) == 0
     assert {p: p.stat().st_mtime_ns for p in prepared.rglob("*.tfrecord")} == before
+
+
+def test_a_format_1_set_is_refused_then_rebuilt_by_the_same_command(prepared, release,
+                                                                      tiny_bert, tmp_path,
+                                                                      capsys):
+    import shutil
+
+    out = tmp_path / "store"
+    shutil.copytree(prepared, out)
+    directory = store.feature_dir(out, "iemocap", "mfcc39_smile")
+    originals = {p.name: p.read_bytes() for p in directory.iterdir()}
+    # What a format-1 ser-prepare left: metadata version 1, markers without lengths.
+    meta = json.loads((directory / "metadata.json").read_text())
+    (directory / "metadata.json").write_text(json.dumps(dict(meta, format_version=1)))
+    for marker in directory.glob("*.done.json"):
+        info = json.loads(marker.read_text())
+        del info["lengths"]
+        marker.write_text(json.dumps(info))
+    (directory / "left-by-format-1.tfrecord").write_bytes(b"old")
+    with pytest.raises(store.StoreError, match="store format is 1 and this version of ser-keras "
+                                               "reads 2; rebuild with: ser-prepare iemocap"):
+        store.open_feature_set(out, "iemocap", "mfcc39_smile")
+    args = _args(release, out, tiny_bert, "--workers", "1")
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "store format 1, this version writes 2; rebuilding mfcc39_smile" in printed
+    # Rebuilt, not resumed: the directory is replaced, every shard redone as in a fresh run.
+    assert sorted(p.name for p in directory.iterdir()) == sorted(originals)
+    for name, content in originals.items():
+        if name != "metadata.json":
+            assert (directory / name).read_bytes() == content, name
+    mfcc = store.open_feature_set(out, "iemocap", "mfcc39_smile")
+    assert sorted(mfcc.lengths) == USABLE and set(mfcc.lengths.values()) == {9}
 
 
 def test_unusable_source_fails_with_one_line(tmp_path, capsys):

@@ -13,7 +13,8 @@ Choices where ho2020 is silent (documented in the metadata too):
 - The stored sequence is the whole WordPiece sequence BERT sees, ``[CLS] ... [SEP]``: t_w counts
   word pieces, and [CLS]/[SEP] are kept so ``bert_mean``-style pooling can be derived.
 - Transcription tags such as ``[LAUGHTER]`` or ``[BREATHING]`` are not words: removed before
-  tokenising (``strip_tags``).
+  tokenising (``strip_tags``), by ``ser_keras.data.text.clean_transcript``, the function stage 2
+  cleans raw transcripts with.
 - An empty transcript (or one made only of tags) is encoded explicitly as ``[CLS] [SEP]``
   (2 vectors) and noted per utterance as ``empty_text`` in the shard markers.
 - Sequences longer than ``max_tokens`` (BERT's 512 positions) are truncated, noted ``truncated``.
@@ -22,19 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from data_prep.errors import PrepareError
+from ser_keras.data.text import TAG, clean_transcript  # noqa: F401  (TAG re-exported)
 
 ALIASES = {
     "bert-base-uncased": "hf://google-bert/bert-base-uncased",
     "bert-base-cased": "hf://google-bert/bert-base-cased",
 }
-TAG = re.compile(r"\[[A-Z][A-Z_ ]*\]")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.weights.h5")
 
 
@@ -78,10 +78,8 @@ def checkpoint_fingerprint(preset: str) -> str:
     return digest.hexdigest()
 
 
-def clean_text(text: str, strip_tags: bool) -> str:
-    if strip_tags:
-        text = TAG.sub(" ", text)
-    return " ".join(text.split())
+# The old name: stage 2 cleans transcripts with the same function (ser_keras.data.text).
+clean_text = clean_transcript
 
 
 @dataclasses.dataclass
@@ -156,7 +154,7 @@ class BertTokens:
         """[CLS] + word pieces + [SEP] per text, with a note (empty_text, truncated) or None."""
         _, tokenizer, backbone, _ = self._load()
         limit = min(self.max_tokens, backbone.max_sequence_length) - 2  # room for [CLS], [SEP]
-        cleaned = [clean_text(t, self.strip_tags) for t in texts]
+        cleaned = [clean_transcript(t, self.strip_tags) for t in texts]
         pieces = tokenizer(cleaned) if cleaned else []
         result = []
         for text, ids in zip(cleaned, pieces):

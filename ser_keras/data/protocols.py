@@ -22,6 +22,8 @@ import dataclasses
 import re
 from typing import Callable, Sequence
 
+from ser_keras.errors import ProtocolError  # noqa: F401  (re-exported)
+
 
 
 @dataclasses.dataclass
@@ -37,8 +39,6 @@ class Fold:
         return dataclasses.asdict(self)
 
 
-class ProtocolError(ValueError):
-    """The selected rows cannot be split under the protocol (missing speakers, sessions...)."""
 
 
 def assert_speaker_disjoint(fold: Fold, speaker_of: dict[str, str]) -> None:
