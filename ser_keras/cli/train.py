@@ -1,11 +1,14 @@
 """``ser-train``: train the cells of a paper table, or one model, fold by fold, seed by seed.
 
     ser-train --experiment ho2020/table3 [--dataset demo] [--cells improvised-audio] [--folds 0,1]
+    ser-train --model mlp --dataset urdu --classes urdu4 --protocol speaker-kfold \
+        --features audio=egemaps_func
     ser-train --model mmfa --dataset demo [--classes iemocap4] [--scenario mixed] [--protocol loso10]
 
 Every (cell, fold, seed) is a separate job with its own run folder; finished jobs are skipped
 and an interrupted one resumes, so the same command can be re-run until everything is done,
-or split over machines with --cells/--folds/--seeds.
+or split over machines with --cells/--folds/--seeds. The whole experiment (models, inputs,
+recipe) is checked before any data is read; a mistake is a one-line error (exit 2).
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import os
 import sys
 import time
 
-from ser_keras.config import ConfigError, experiment_from_dict, load_experiment
+from ser_keras.config import parse_input_mapping
+from ser_keras.errors import SerKerasError
 
 
 def _ints(value: str) -> list[int]:
@@ -31,11 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ser-train", description=__doc__.splitlines()[0])
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--experiment", help="a paper table, e.g. ho2020/table3, or a YAML path")
-    what.add_argument("--model", help="train one registered model (ad-hoc experiment)")
+    what.add_argument("--model", help="train one registered model (ad-hoc experiment, with "
+                      "its family's recipe; ser-models lists them)")
     p.add_argument("--dataset", help="prepared corpus to use (default: the experiment's)")
     p.add_argument("--test-dataset",
                    help="cross-corpus: test every job on this prepared corpus (whole), through "
                         "a class set that maps both corpora (e.g. rst7, cross4)")
+    p.add_argument("--features", metavar="INPUT=SET[+SET],...",
+                   help="feature sets feeding the model's inputs, e.g. audio=mfcc39_smile,"
+                        "text=bert_tokens or audio=mfcc39_mean+prosody8 (default: the "
+                        "model's or the experiment's)")
     p.add_argument("--classes", default="iemocap4", help="class set for --model")
     p.add_argument("--scenario", default="mixed", help="improvised or mixed, for --model")
     p.add_argument("--protocol", default="loso10", help="protocol for --model")
@@ -58,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _experiment(args):
+    from ser_keras.experiment import adhoc_experiment, load_experiment
+
     overrides = list(args.set)
     overrides.append(f"data_dir={args.data}")
     if args.dataset:
@@ -68,20 +79,16 @@ def _experiment(args):
         overrides.append(f"training.epochs={args.epochs}")
     if args.seeds:
         overrides.append(f"seeds={args.seeds}")
+    if args.mixed_precision:
+        overrides.append("training.precision="
+                         + ("mixed_float16" if _has_gpu() else "mixed_bfloat16"))
+    features = parse_input_mapping(args.features) if args.features else {}
     if args.experiment:
+        overrides += [f"inputs.{k}={v}" for k, v in features.items()]
         return load_experiment(args.experiment, overrides)
-    from ser_keras import models
-    from ser_keras.config import apply_overrides
-
-    try:
-        entry = models.get_entry(args.model)
-    except (KeyError, ValueError) as err:
-        raise ConfigError(str(err)) from None
-    modality = "multimodal" if len(entry.modalities) > 1 else entry.modalities[0]
-    data = {"name": f"{args.model}-{args.classes}-{args.protocol}", "class_set": args.classes,
-            "protocol": args.protocol, "dataset": args.dataset or "iemocap",
-            "cells": [{"scenario": args.scenario, "modality": modality, "model": args.model}]}
-    return experiment_from_dict(apply_overrides(data, overrides), "command line")
+    return adhoc_experiment(args.model, dataset=args.dataset or "iemocap",
+                            class_set=args.classes, protocol=args.protocol,
+                            scenario=args.scenario, inputs=features, overrides=overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,33 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         exp = _experiment(args)
         cells = [exp.cell(c) for c in args.cells.split(",")] if args.cells else exp.cells
-    except ConfigError as err:
-        print(f"ser-train: error: {err}", file=sys.stderr)
-        return 2
-    if args.mixed_precision:
-        exp.training.precision = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
-    from ser_keras import store
-    from ser_keras.data import ProtocolError
-    from ser_keras.training import ExperimentData, make_strategy, run_job
+        from ser_keras.training import ExperimentData, make_strategy, run_job
 
-    try:
         data = ExperimentData(exp)
-    except store.StoreError as err:
-        print(f"ser-train: error: {err}", file=sys.stderr)
-        return 2
-    strategy = make_strategy(args.strategy, args.cpu_replicas)
-    print(f"{exp.name} on {exp.dataset}: {len(cells)} cell(s), seeds {exp.seeds}, "
-          f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
-    started, done = time.perf_counter(), 0
-    try:
+        # Combinations of finished runs (late fusion) come after the cells they read.
+        cells = sorted(cells, key=lambda c: not data.plans[c.id].entry)
+        strategy = make_strategy(args.strategy, args.cpu_replicas)
+        print(f"{exp.name} on {exp.dataset}: {len(cells)} cell(s), seeds {exp.seeds}, "
+              f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
+        started, done = time.perf_counter(), 0
         for cell in cells:
-            folds = range(len(data.selection(cell.scenario)[2]))
-            chosen = args.folds if args.folds is not None else (exp.folds or list(folds))
+            config = data.plans[cell.id].config
+            folds = range(data.fold_count(config))
+            chosen = args.folds if args.folds is not None else (config.folds or list(folds))
             for fold in chosen:
-                for seed in exp.seeds:
+                for seed in config.seeds:
                     run_job(exp, cell, fold, seed, args.runs, data, strategy, args.force)
                     done += 1
-    except (store.StoreError, ProtocolError) as err:
+    except SerKerasError as err:
         print(f"ser-train: error: {err}", file=sys.stderr)
         return 2
     print(f"{done} job(s) in {time.perf_counter() - started:.0f}s; report: ser-report "

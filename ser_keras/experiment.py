@@ -1,0 +1,239 @@
+"""Experiments, resolved and validated against every registry before any data is read.
+
+    exp = load_experiment("ho2020/table3", ["dataset=demo", "training.epochs=5"])
+    plans = resolve(exp)                       # {cell id: CellPlan}
+    adhoc = adhoc_experiment("mlp", dataset="urdu", class_set="urdu4",
+                             protocol="speaker-kfold", inputs={"audio": "egemaps_func"})
+
+``load_experiment`` reads ``experiments/<paper>/<table>.yaml`` (or any YAML path), applies
+dotted overrides, builds the typed config (``ser_keras.config``) and resolves it: class set,
+protocol, scenario, task, and per cell the model (its registry entry and its validated model
+config), the source of every model input (the cell's mapping, else the experiment's, else the
+entry's default), the loss against the targets, the selection metric, the optimizer and
+schedule. Any mistake is a ``ConfigError`` naming the key, raised before a store is opened.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Sequence
+
+from ser_keras import config as cfg
+from ser_keras.config import ExperimentConfig, apply_overrides, experiments_dir, from_dict
+from ser_keras.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class InputPlan:
+    """One model input of a cell: its declared rank and the source feeding it."""
+
+    name: str
+    rank: str
+    source: str                                  # "a", "a+b" or "transcript"
+    options: cfg.InputOptions
+
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        return cfg.feature_sets_of(self.source)
+
+
+@dataclasses.dataclass(frozen=True)
+class CellPlan:
+    """What one cell's jobs run: the cell's own config, model entry and config, inputs."""
+
+    cell: cfg.Cell
+    config: ExperimentConfig                     # the experiment with the cell's overrides
+    entry: Any = None                            # models.ModelEntry (None: no model to build)
+    model_config: Any = None                     # the entry's validated config dataclass
+    inputs: tuple[InputPlan, ...] = ()
+
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(fs for i in self.inputs for fs in i.feature_sets))
+
+
+def experiment_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such experiment file")
+        return path
+    root = experiments_dir()
+    path = root / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(str(p.relative_to(root).with_suffix(""))
+                       for p in root.glob("*/*.yaml") if p.name != "tables.yaml")
+        raise ConfigError(f"{name_or_path}: no such experiment; known: "
+                          f"{', '.join(known) or 'none'} (in {root})")
+    return path
+
+
+def experiment_from_dict(data: dict, where: str = "config") -> ExperimentConfig:
+    """Build, validate and resolve an experiment from a plain dict."""
+    exp = from_dict(ExperimentConfig, data, where)
+    exp.validate(where)
+    resolve(exp)
+    return exp
+
+
+def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None
+                    ) -> ExperimentConfig:
+    path = experiment_path(name_or_path)
+    data = read_experiment_yaml(path)
+    return experiment_from_dict(apply_overrides(data, list(overrides or [])), str(path))
+
+
+def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:
+    """An experiment YAML as a dict; ``extends: <paper>/<table>`` starts from that experiment
+    and overlays this file (mappings merged key by key, other values replaced)."""
+    data = cfg.read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if str(base) in seen:
+        raise ConfigError(f"{path}: extends {base} in a cycle ({' -> '.join(seen)})")
+    return _merge(read_experiment_yaml(experiment_path(str(base)), (*seen, str(base))), data)
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = (_merge(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
+def adhoc_experiment(model: str, *, dataset: str, class_set: str, protocol: str,
+                     scenario: str = "mixed", inputs: dict[str, str] | None = None,
+                     overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """One model on one corpus, with the recipe of its family (``ser-train --model``).
+
+    The cell id names the inputs (``mixed_audio-egemaps_func``), so runs of the same model on
+    other features never share a run folder."""
+    from ser_keras import models
+
+    entry = models.get_entry(model)
+    mapping = {d.name: (inputs or {}).get(d.name, d.default) for d in entry.inputs}
+    unknown = sorted(set(inputs or {}) - set(mapping))
+    if unknown:
+        raise ConfigError(f"--features: model {model} has no input(s) {unknown}; its inputs: "
+                          f"{', '.join(entry.input_names)}")
+    tag = "_".join(f"{k}-{v}" for k, v in mapping.items())
+    labels = {"scenario": scenario, "model": model,
+              "inputs": ",".join(f"{k}={v}" for k, v in mapping.items())}
+    data = {"name": f"{model}-{class_set}-{protocol}", "class_set": class_set,
+            "protocol": protocol, "dataset": dataset, "scenario": scenario,
+            "inputs": mapping, "training": _plain(entry.training),
+            "description": f"ad-hoc run of {model} ({entry.description})",
+            "cells": [{"id": f"{scenario}_{tag}", "model": model, "labels": labels}]}
+    return experiment_from_dict(apply_overrides(data, list(overrides)), "command line")
+
+
+def _plain(mapping) -> dict:
+    return {k: (_plain(v) if isinstance(v, dict) else v) for k, v in dict(mapping).items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution
+# --------------------------------------------------------------------------------------------
+def resolve(exp: ExperimentConfig) -> dict[str, CellPlan]:
+    """Check the experiment against every registry; the plan of each cell."""
+    return {cell.id: plan_cell(exp, cell) for cell in exp.cells}
+
+
+def plan_cell(exp: ExperimentConfig, cell: cfg.Cell | str) -> CellPlan:
+    from ser_keras import models
+    from ser_keras.data import CLASS_SETS, PROTOCOLS
+    from ser_keras.data.input import SCENARIOS
+    from ser_keras.training.tasks import TASKS
+
+    cell = exp.cell(cell) if isinstance(cell, str) else cell
+    where = f"{exp.name}.cells[{cell.id}]"
+    config = exp.for_cell(cell)
+    if config.class_set not in CLASS_SETS:
+        raise ConfigError(f"{where}: class_set: unknown {config.class_set!r}; known: "
+                          f"{', '.join(sorted(CLASS_SETS))}")
+    if config.protocol not in PROTOCOLS:
+        raise ConfigError(f"{where}: protocol: unknown {config.protocol!r}; known: "
+                          f"{', '.join(sorted(PROTOCOLS))}")
+    if config.scenario not in SCENARIOS:
+        raise ConfigError(f"{where}: scenario {config.scenario!r}; known: {SCENARIOS}")
+    task = TASKS.get(config.task)
+    task.check(exp, config, cell, where)
+    if not task.builds_model:
+        return CellPlan(cell, config)
+    if not cell.model:
+        raise ConfigError(f"{where}: task {config.task} needs a model")
+    entry = models.get_entry(cell.model)
+    unknown_models = sorted(set(config.models) - set(models.available()))
+    if unknown_models:
+        raise ConfigError(f"{exp.name}.models: unknown model(s) {unknown_models}; known: "
+                          f"{', '.join(models.available())}")
+    model_config = entry.resolve_config(config.models.get(cell.model))
+    extra = sorted(set(cell.inputs) - set(entry.input_names))
+    if extra:
+        raise ConfigError(f"{where}.inputs: model {entry.name} has no input(s) {extra}; its "
+                          f"inputs: {', '.join(entry.input_names)}")
+    inputs = []
+    for decl in entry.inputs:
+        source = config.inputs.get(decl.name, decl.default)
+        if not source:
+            raise ConfigError(f"{where}: input {decl.name} of {entry.name} has no source")
+        sets = cfg.feature_sets_of(source)  # validates the syntax
+        if (decl.rank == "tokens") != (source == cfg.TRANSCRIPT):
+            raise ConfigError(f"{where}: input {decl.name} is a {decl.rank} input; "
+                              + ("it reads the transcript (source 'transcript')"
+                                 if decl.rank == "tokens" else
+                                 f"'{source}' is not a feature set"))
+        if decl.feeds and any(s not in decl.feeds for s in sets):
+            raise ConfigError(f"{where}: input {decl.name} of {entry.name} accepts "
+                              f"{', '.join(decl.feeds)}; got {source}")
+        options = config.input_options.get(decl.name, cfg.InputOptions())
+        if decl.rank == "tokens" and not options.preprocessor:
+            raise ConfigError(f"{where}: tokens input {decl.name} needs "
+                              f"input_options.{decl.name}.preprocessor (a keras-hub preset "
+                              "or a local Hugging Face BERT directory)")
+        inputs.append(InputPlan(decl.name, decl.rank, source, options))
+    unused = sorted(set(config.input_options) - set(entry.input_names) - set(
+        n for c in exp.cells if c.model for n in _input_names(c.model)))
+    if unused:
+        raise ConfigError(f"{exp.name}.input_options: no model of the experiment has input(s) "
+                          f"{unused}")
+    check_training(config, where)
+    return CellPlan(cell, config, entry, model_config, tuple(inputs))
+
+
+def _input_names(model: str) -> tuple[str, ...]:
+    from ser_keras import models
+
+    return models.get_entry(model).input_names if model in models.REGISTRY else ()
+
+
+def check_training(config: ExperimentConfig, where: str) -> None:
+    """Loss, selection metric, optimizer and schedule exist and fit the targets."""
+    from ser_keras.evaluation import get_metric
+    from ser_keras.training.losses import check_loss
+    from ser_keras.training.recipe import check_recipe
+
+    training = config.training
+    check_loss(training.loss, config.regression, f"{where}.training.loss")
+    if training.selection_metric != "loss":
+        metric = get_metric(training.selection_metric)
+        kind = "regression" if config.regression else "classification"
+        if metric.kind != kind:
+            raise ConfigError(f"{where}.training.selection_metric: {metric.name} is a "
+                              f"{metric.kind} metric; these targets need a {kind} one")
+    check_recipe(training)
+
+
+def required_feature_sets(exp: ExperimentConfig, cells: Sequence[str] | None = None
+                          ) -> list[str]:
+    """The feature sets that the (given) cells of an experiment read, in order, once each."""
+    plans = resolve(exp)
+    chosen = cells or list(plans)
+    return list(dict.fromkeys(fs for c in chosen for fs in plans[c].feature_sets))
+
+
+__all__ = ["CellPlan", "InputPlan", "adhoc_experiment", "experiment_from_dict",
+           "experiment_path", "load_experiment", "plan_cell", "required_feature_sets",
+           "resolve"]

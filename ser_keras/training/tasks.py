@@ -1,0 +1,333 @@
+"""The task interface (in the manner of tensorflow/models' ``Task``): what one job does.
+
+    class MyTask(Task):
+        name = "my-task"
+        def run(self, ctx: JobContext) -> Outcome: ...
+    TASKS.add("my-task", MyTask)
+
+A task gets a ``JobContext`` (the experiment, the cell's plan, fold, seed, run folder, data
+cache, strategy) and returns an ``Outcome`` (test ids, truths, scores); the runner evaluates
+it with the metric registry and writes metrics.json, so no task repeats that. Registered:
+
+- ``supervised`` (default): build inputs -> build model -> compile (optimizer, schedule and
+  loss from ``training``) -> fit with epoch selection on a validation metric and early
+  stopping -> predict the test fold with the selected epoch. Its steps are methods
+  (``build_inputs``, ``build_model``, ``compile``, ``fit_select_predict``) that a multi-stage
+  task (several models trained on different subsets, combined at test) calls per stage.
+- ``late-fusion``: no training; averages the test probabilities of finished runs of other
+  cells of the same experiment, fold and seed (``task_options: {sources: [cell ids],
+  weights: [w, ...]}``).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from ser_keras import store
+from ser_keras.config import Cell, ExperimentConfig
+from ser_keras.data import get_class_set
+from ser_keras.data import input as data_input
+from ser_keras.errors import ConfigError, ProtocolError
+from ser_keras.registry import Registry
+from ser_keras.training.runner import JobContext, Outcome, read_predictions, run_dir
+
+
+class Task:
+    """Base of the tasks. Subclasses set ``name`` and implement ``run``."""
+
+    name: ClassVar[str] = ""
+    builds_model: ClassVar[bool] = True
+
+    @classmethod
+    def check(cls, exp: ExperimentConfig, config: ExperimentConfig, cell: Cell,
+              where: str) -> None:
+        """Validate the cell's ``task_options`` before any data is read."""
+        if config.task_options:
+            raise ConfigError(f"{where}.task_options: task {cls.name} takes none, got "
+                              f"{sorted(config.task_options)}")
+
+    def run(self, ctx: JobContext) -> Outcome:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Supervised: today's job, one model trained on the training fold
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class JobInputs:
+    """The utterances of each part of a fold, their targets and feeds."""
+
+    ids: dict[str, list[str]]                 # train / validation / test -> wanted utt_ids
+    targets: dict[str, Any]                   # utt_id -> class index or list of values
+    feeds: dict[str, list]                    # part -> InputFeed list
+    fold_record: dict                         # what folds.json holds besides the ids
+
+
+class SupervisedTask(Task):
+    name = "supervised"
+
+    def run(self, ctx: JobContext) -> Outcome:
+        inputs = self.build_inputs(ctx)
+        return self.fit_select_predict(ctx, inputs, ctx.directory)
+
+    # --- inputs ---------------------------------------------------------------------------
+    def build_inputs(self, ctx: JobContext) -> JobInputs:
+        config, data = ctx.config, ctx.data
+        rows, left_out, folds = data.selection(config)
+        if not 0 <= ctx.fold_index < len(folds):
+            raise ProtocolError(f"fold {ctx.fold_index} out of range: {config.protocol} has "
+                                f"{len(folds)}")
+        fold = folds[ctx.fold_index]
+        wanted = {"train": list(fold.train), "validation": list(fold.validation),
+                  "test": list(fold.test)}
+        feeds = data.feeds(ctx.plan, config.dataset)
+        feeds_of = {part: feeds for part in wanted}
+        if config.test_dataset:
+            # Cross-corpus: train and select on this corpus's fold, test on the whole other
+            # corpus through the shared class set.
+            test_rows, _ = data.rows_for(config, config.test_dataset)
+            feeds_of["test"] = data.feeds(ctx.plan, config.test_dataset)
+            if (data_input.input_spec(feeds_of["test"], 2)
+                    != data_input.input_spec(feeds, 2)):
+                raise ProtocolError(f"{config.test_dataset}'s feature sets differ from "
+                                    f"{config.dataset}'s: prepare both with the same "
+                                    "--features")
+            rows = rows + test_rows
+            wanted["test"] = [r["utt_id"] for r in test_rows]
+        class_set = get_class_set(config.class_set)
+        if config.regression:
+            targets, lacking = data_input.continuous_targets(rows, config.targets)
+        else:
+            targets, lacking = data_input.label_indices(rows, class_set), {}
+        parts, missing = {}, dict(lacking)
+        for part, ids_wanted in wanted.items():
+            ids, without = data_input.available_ids(
+                data_input.distinct_sets(feeds_of[part]),
+                [u for u in ids_wanted if u in targets])
+            parts[part] = ids
+            missing.update(without)
+            if not ids:
+                raise ProtocolError(f"fold {fold.name}: no {part} utterance has features")
+        by_id = {r["utt_id"]: r for r in rows}
+        record = {
+            "protocol": config.protocol, "fold": fold.index, "name": fold.name,
+            "info": fold.info, "scenario": config.scenario, "class_set": config.class_set,
+            "classes": list(class_set.classes), "targets": list(config.targets),
+            "left_out_by_reason": left_out, "without_features_or_targets": missing,
+            "counts": {p: data_input.class_counts([by_id[u] for u in ids], class_set)
+                       for p, ids in parts.items()}}
+        store.atomic_write_json(ctx.directory / "folds.json", {**record, **parts})
+        return JobInputs(parts, targets, feeds_of, {"fold_name": fold.name, **fold.info})
+
+    # --- model and recipe -----------------------------------------------------------------
+    def build_model(self, ctx: JobContext, feeds: Sequence) -> Any:
+        import keras
+
+        from ser_keras import models
+
+        config = ctx.config
+        spec = (data_input.input_spec(feeds, num_values=len(config.targets))
+                if config.regression else
+                data_input.input_spec(feeds, get_class_set(config.class_set).num_classes))
+        keras.utils.set_random_seed(ctx.seed)
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(config.training.precision)
+        try:
+            with ctx.strategy.scope():
+                return models.build_model(ctx.plan.entry.name, spec, ctx.plan.model_config)
+        finally:  # the policy applies to the layers built above; leave the process as it was
+            keras.mixed_precision.set_global_policy(policy)
+
+    def compile(self, ctx: JobContext, model, steps_per_epoch: int):
+        from ser_keras.training.losses import build_loss
+        from ser_keras.training.recipe import build_optimizer
+
+        training = ctx.config.training
+        with ctx.strategy.scope():
+            model.compile(optimizer=build_optimizer(training, steps_per_epoch),
+                          loss=build_loss(training.loss, ctx.config.regression),
+                          # XLA recompiles for every padded length and fails with 2 replicas
+                          # (STACK.md): per-batch padding is the method, so no XLA.
+                          jit_compile=False)
+        return build_loss(training.loss, ctx.config.regression)
+
+    # --- fit, select, predict -------------------------------------------------------------
+    def fit_select_predict(self, ctx: JobContext, inputs: JobInputs, directory: Path,
+                           ) -> Outcome:
+        from ser_keras.training.callbacks import EpochBackup, EpochSelector
+        from ser_keras.training.losses import class_weights
+
+        config, seed = ctx.config, ctx.seed
+        training = config.training
+        replicas = ctx.strategy.num_replicas_in_sync
+        weights = None
+        if not config.regression:
+            counts = collections.Counter(inputs.targets[u] for u in inputs.ids["train"])
+            k = get_class_set(config.class_set).num_classes
+            weights = class_weights(training.loss, [counts.get(i, 0) for i in range(k)])
+
+        def dataset(part, shuffle):
+            return data_input.make_dataset(
+                inputs.feeds[part], {u: inputs.targets[u] for u in inputs.ids[part]},
+                batch_size=training.batch_size, shuffle=shuffle, seed=seed,
+                sample_weights=weights if shuffle else None,
+                # A last batch smaller than the replica count breaks GRU (STACK.md); the
+                # shuffled remainder changes every epoch, so no training sample is lost for
+                # good.
+                drop_remainder=shuffle and replicas > 1)
+
+        train_ds, train_ids = dataset("train", True)
+        val_ds, val_ids = dataset("validation", False)
+        test_ds, test_ids = dataset("test", False)
+        steps = (len(train_ids) // (training.batch_size) if replicas > 1
+                 else math.ceil(len(train_ids) / training.batch_size))
+        model = self.build_model(ctx, inputs.feeds["train"])
+        loss_fn = self.compile(ctx, model, max(steps, 1))
+        predict = make_predict(model)
+        selector = EpochSelector(
+            directory, predict, val_ds,
+            validator(config, np.array([inputs.targets[u] for u in val_ids]), loss_fn),
+            f"val_{selection_name(training.selection_metric)}",
+            greater_is_better(training.selection_metric), training.patience)
+        backup = EpochBackup(directory / "backup")
+        model.fit(train_ds, epochs=training.epochs, callbacks=[selector, backup], verbose=0,
+                  shuffle=False)  # shuffled by tf.data, reshuffled every epoch
+
+        model.load_weights(directory / "best.weights.h5")
+        scores = predict(test_ds)
+        if training.save_model:
+            model.save(directory / "model.keras")
+        best = json.loads((directory / "best.json").read_text())
+        params = int(model.count_params())
+        import keras
+
+        keras.backend.clear_session()
+        return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
+                       best, params, inputs.fold_record)
+
+
+def selection_name(name: str) -> str:
+    if name == "loss":
+        return "loss"
+    from ser_keras.evaluation import get_metric
+
+    return get_metric(name).name
+
+
+def greater_is_better(name: str) -> bool:
+    if name == "loss":
+        return False
+    from ser_keras.evaluation import get_metric
+
+    return get_metric(name).greater_is_better
+
+
+def validator(config: ExperimentConfig, y_true: np.ndarray, loss_fn):
+    """Validation logs of an epoch: the loss, the selection metric and the headline metrics."""
+    from ser_keras.evaluation import compute
+
+    names = ["ccc", "mse"] if config.regression else ["accuracy", "balanced_accuracy"]
+    if config.training.selection_metric != "loss":
+        names.append(selection_name(config.training.selection_metric))
+
+    def validate(scores: np.ndarray) -> dict[str, float]:
+        logs = {"val_loss": float(np.mean(np.asarray(loss_fn(y_true, scores))))}
+        for name in dict.fromkeys(names):
+            value = compute(name, y_true, scores)
+            logs[f"val_{name}"] = math.nan if value is None else float(value)
+        return logs
+
+    return validate
+
+
+def make_predict(model):
+    """A non-distributed predict function over a batched dataset: outputs in order."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def step(inputs):
+        return model(inputs, training=False)
+
+    def predict(dataset) -> np.ndarray:
+        return np.concatenate([np.asarray(step(element[0]), dtype=np.float32)
+                               for element in dataset])
+
+    return predict
+
+
+# --------------------------------------------------------------------------------------------
+# Late fusion: the average of finished runs' predictions
+# --------------------------------------------------------------------------------------------
+class LateFusionTask(Task):
+    name = "late-fusion"
+    builds_model = False
+
+    @classmethod
+    def check(cls, exp, config, cell, where):
+        options = dict(config.task_options)
+        sources = options.pop("sources", None)
+        weights = options.pop("weights", None)
+        if options:
+            raise ConfigError(f"{where}.task_options: unknown key(s) {sorted(options)}; known: "
+                              "sources, weights")
+        if not isinstance(sources, list) or len(sources) < 2:
+            raise ConfigError(f"{where}.task_options.sources: a list of at least two cell ids")
+        ids = [c.id for c in exp.cells]
+        for source in sources:
+            if source not in ids or source == cell.id:
+                raise ConfigError(f"{where}.task_options.sources: {source!r} is not another "
+                                  f"cell of {exp.name} ({', '.join(ids)})")
+            if exp.cell(source).overrides.get("task", "supervised") == cls.name:
+                raise ConfigError(f"{where}.task_options.sources: {source} is a late fusion")
+        if weights is not None and (not isinstance(weights, list) or len(weights) != len(
+                sources) or any(not isinstance(w, (int, float)) or w < 0 for w in weights)):
+            raise ConfigError(f"{where}.task_options.weights: one weight >= 0 per source")
+        if config.regression:
+            raise ConfigError(f"{where}: late fusion averages class probabilities")
+
+    def run(self, ctx: JobContext) -> Outcome:
+        options = ctx.config.task_options
+        sources = options["sources"]
+        weights = np.asarray(options.get("weights") or [1.0] * len(sources), dtype=np.float64)
+        classes = get_class_set(ctx.config.class_set).classes
+        runs = []
+        for source in sources:
+            config = ctx.data.plans[source].config
+            directory = run_dir(ctx.runs_root, config, source, ctx.fold_index, ctx.seed)
+            if not (directory / "metrics.json").is_file():
+                raise ProtocolError(
+                    f"late fusion {ctx.cell.id} needs the finished run of {source} (fold "
+                    f"{ctx.fold_index}, seed {ctx.seed}) in {directory}: ser-train "
+                    f"--experiment {ctx.exp.name} --cells {source} --folds {ctx.fold_index} "
+                    f"--seeds {ctx.seed}")
+            runs.append((directory, *read_predictions(directory / "predictions.csv",
+                                                      classes)))
+        ids, y_true = runs[0][1], runs[0][2]
+        for directory, other_ids, other_true, _ in runs[1:]:
+            if other_ids != ids or not np.array_equal(other_true, y_true):
+                raise ProtocolError(f"late fusion {ctx.cell.id}: {directory} tested other "
+                                    f"utterances than {runs[0][0]}")
+        probs = sum(w * r[3] for w, r in zip(weights, runs)) / weights.sum()
+        fold_info = json.loads((runs[0][0] / "metrics.json").read_text())["run"]
+        info = {k: fold_info[k] for k in fold_info if k not in (
+            "experiment", "paper", "cell", "labels", "model", "task", "dataset",
+            "test_dataset", "class_set", "protocol", "scenario", "targets", "inputs", "fold",
+            "seed")}
+        store.atomic_write_json(ctx.directory / "folds.json", {
+            "sources": {s: str(r[0]) for s, r in zip(sources, runs)},
+            "weights": weights.tolist(), "test": ids})
+        return Outcome(ids, y_true, probs.astype(np.float32),
+                       {"sources": list(sources), "weights": weights.tolist()}, None, info)
+
+
+TASKS: Registry[type[Task]] = Registry("task")
+TASKS.add("supervised", SupervisedTask)
+TASKS.add("late-fusion", LateFusionTask)
+
+__all__ = ["JobInputs", "LateFusionTask", "SupervisedTask", "TASKS", "Task", "make_predict"]
