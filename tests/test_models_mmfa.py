@@ -23,16 +23,25 @@ from ser_keras.layers import (
     fast_gelu,
     linear_resample,
 )
+from ser_keras.models import mmfa
 from ser_keras.models.mmfa import MMFAConfig
 
 MMFA_NAMES = ("mmfa", "mmfa-audio", "mmfa-text")
 # Tiny dims: audio GRU 2 * 3 = 6 units, text GRU 16 / 4 = 4 units, fusion 2 heads of 2.
+# No rank given: a missing rank means "sequence" (the spec of older callers).
 TINY_SPEC = {"inputs": {"audio": {"dim": 3}, "text": {"dim": 16}}, "num_classes": 3}
 TINY_CONFIG = {"head_units": [8, 8]}
-PAPER_SPEC = {"inputs": {"audio": {"dim": 39}, "text": {"dim": 768}}, "num_classes": 4}
-MINILM_SPEC = {"inputs": {"audio": {"dim": 39}, "text": {"dim": 384}}, "num_classes": 4}
-ZOO_SOURCES = [Path(__file__).resolve().parent.parent / "ser_keras" / d
-               for d in ("layers", "models")]
+# Regression: three continuous targets (valence, arousal, dominance), linear output.
+TINY_VALUES_SPEC = {"inputs": {"audio": {"rank": "sequence", "dim": 3},
+                               "text": {"rank": "sequence", "dim": 16}},
+                    "num_outputs": 3, "output": "values"}
+PAPER_SPEC = {"inputs": {"audio": {"rank": "sequence", "dim": 39},
+                         "text": {"rank": "sequence", "dim": 768}}, "num_classes": 4}
+MINILM_SPEC = {"inputs": {"audio": {"rank": "sequence", "dim": 39},
+                          "text": {"rank": "sequence", "dim": 384}}, "num_classes": 4}
+ZOO = Path(__file__).resolve().parent.parent / "ser_keras"
+ZOO_SOURCES = [ZOO / "layers", ZOO / "models"]
+ZOO_FAMILIES = [ZOO / "models" / "mmfa", ZOO / "models" / "mlp"]  # scanned as part of models/
 
 
 def _np(x):
@@ -47,6 +56,17 @@ def test_mmfa_variants_pass_shared_model_checks(name, tmp_path):
     run_model_checks(name, TINY_SPEC, TINY_CONFIG, tmp_path)
 
 
+def test_mmfa_regresses_when_the_spec_asks_for_values(tmp_path):
+    # build / act: the shared checks with an MSE fit step
+    model = run_model_checks("mmfa", TINY_VALUES_SPEC, TINY_CONFIG, tmp_path)
+
+    # assertions: a linear float32 head of three values
+    head = model.get_layer("predictions")
+    assert head.units == 3
+    assert head.activation is keras.activations.linear
+    assert head.dtype_policy.name == "float32"
+
+
 @pytest.mark.parametrize("name, inputs", [
     ("mmfa", ["audio", "audio_mask", "text", "text_mask"]),
     ("mmfa-audio", ["audio", "audio_mask"]),
@@ -58,7 +78,8 @@ def test_variant_input_names(name, inputs):
 
     # assertions
     assert sorted(t.name for t in model.inputs) == inputs
-    assert model.modalities == models.get_entry(name).modalities
+    assert model.modalities == models.get_entry(name).input_names
+    assert model.get_layer("predictions").activation is keras.activations.softmax
     assert model.get_layer("predictions").dtype_policy.name == "float32"
 
 
@@ -97,7 +118,7 @@ def test_fusion_units_sets_the_fusion_width():
     wider = models.build_model("mmfa", TINY_SPEC, {**TINY_CONFIG, "fusion_units": 6})
 
     # act
-    probs = _np(wider(pad_batch(make_samples(TINY_SPEC, ("audio", "text"))), training=False))
+    probs = _np(wider(pad_batch(TINY_SPEC, make_samples(TINY_SPEC)), training=False))
 
     # assertions
     assert default.get_layer("fusion_attention").output.shape[-1] == 4
@@ -115,10 +136,10 @@ def test_short_transcripts_work(text_length):
         features["text"] = features["text"][:text_length]
 
     # act
-    probs = _np(model(pad_batch(samples), training=False))
+    probs = _np(model(pad_batch(TINY_SPEC, samples), training=False))
 
     # assertions
-    assert pad_batch(samples)["text"].shape[1] == text_length
+    assert pad_batch(TINY_SPEC, samples)["text"].shape[1] == text_length
     assert np.all(np.isfinite(probs))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
@@ -128,11 +149,11 @@ def test_padding_never_enters_training_statistics(name):
     # build: dropout off, so training mode is deterministic
     model = models.build_model(name, TINY_SPEC, {**TINY_CONFIG, "dropout": 0.0,
                                                  "recurrent_dropout": 0.0})
-    samples = make_samples(TINY_SPEC, models.get_entry(name).modalities)
+    samples = make_samples(TINY_SPEC, models.get_entry(name).input_names)
 
     # act: BatchNorm uses batch statistics in training mode
-    tight = _np(model(pad_batch(samples), training=True))
-    loose = _np(model(pad_batch(samples, extra=4), training=True))
+    tight = _np(model(pad_batch(TINY_SPEC, samples), training=True))
+    loose = _np(model(pad_batch(TINY_SPEC, samples, extra=4), training=True))
 
     # assertions
     np.testing.assert_allclose(loose, tight, atol=1e-5)
@@ -148,14 +169,71 @@ def test_registry_entries():
     # assertions
     assert set(MMFA_NAMES) <= set(models.available())
     assert models.available() == sorted(models.available())
-    assert entries["mmfa"].modalities == ("audio", "text")
-    assert entries["mmfa-audio"].modalities == ("audio",)
-    assert entries["mmfa-text"].modalities == ("text",)
+    assert entries["mmfa"].input_names == ("audio", "text")
+    assert entries["mmfa-audio"].input_names == ("audio",)
+    assert entries["mmfa-text"].input_names == ("text",)
     for name, entry in entries.items():
         assert entry.name == name
         assert entry.paper == "ho2020"
         assert entry.config_class is MMFAConfig
         assert entry.builder is entries["mmfa"].builder  # one builder, three configurations
+        assert entry.paper_num_classes == 4
+        assert entry.training == entries["mmfa"].training  # one recipe, App. A
+    audio, text = entries["mmfa"].inputs
+    assert (audio.name, audio.rank, audio.default, audio.paper_dim) == (
+        "audio", "sequence", "mfcc39_smile", 39)
+    assert (text.name, text.rank, text.default, text.paper_dim) == (
+        "text", "sequence", "bert_tokens", 768)
+    assert entries["mmfa"].decl("text") is text
+    assert audio.tensor_names == ("audio", "audio_mask")
+
+
+def test_paper_spec_is_app_a_dims():
+    # act
+    specs = {name: models.paper_spec(name) for name in MMFA_NAMES}
+
+    # assertions
+    assert specs["mmfa"] == PAPER_SPEC
+    assert specs["mmfa-audio"] == {"inputs": {"audio": {"rank": "sequence", "dim": 39}},
+                                   "num_classes": 4}
+    assert specs["mmfa-text"] == {"inputs": {"text": {"rank": "sequence", "dim": 768}},
+                                  "num_classes": 4}
+
+
+def test_training_recipe_is_app_a():
+    # act
+    recipe = models.get_entry("mmfa").training_config()
+
+    # assertions: ho2020 App. A: SGD, lr 1e-3, decay 1e-6, cross entropy
+    assert (recipe.optimizer.name, recipe.optimizer.options) == ("sgd", {"momentum": 0.0})
+    assert recipe.learning_rate == pytest.approx(1e-3)
+    assert recipe.schedule.name == "inverse_time"
+    assert recipe.schedule.options == {"decay_steps": 1, "decay_rate": 1e-6}
+    assert (recipe.loss.name, recipe.loss.class_weights) == ("cross_entropy", None)
+    assert (recipe.epochs, recipe.batch_size, recipe.patience) == (100, 32, 20)
+    assert recipe.selection_metric == "accuracy"
+
+
+def test_vector_input_is_refused_naming_it():
+    # build: utterance-level features where MMFA wants frames
+    spec = {"inputs": {"audio": {"rank": "vector", "dim": 88}}, "num_classes": 4}
+
+    # act / assertions
+    with pytest.raises(ConfigError, match="input 'audio' is given as rank 'vector'; "
+                                          "the model wants rank 'sequence'"):
+        models.build_model("mmfa-audio", spec)
+
+
+def test_build_mmfa_refuses_inputs_it_does_not_know():
+    # build
+    registry = models.Registry()
+    registry.add(models.ModelEntry(
+        name="mmfa-video", builder=mmfa.build_mmfa, config_class=MMFAConfig,
+        inputs=(models.InputDecl("video", "sequence", default="frames"),), paper="ho2020"))
+
+    # act / assertions
+    with pytest.raises(ValueError, match="subset of"):
+        registry.build_model("mmfa-video", {"inputs": {"video": {"dim": 4}}, "num_classes": 2})
 
 
 def test_unknown_model_lists_known_ones():
@@ -183,7 +261,8 @@ def test_entry_defaults_apply_under_caller_config():
     registry = models.Registry()
     registry.add(models.ModelEntry(
         name="tiny", builder=models.get_entry("mmfa").builder, config_class=MMFAConfig,
-        modalities=("audio",), paper="ho2020", defaults={"head_units": [4], "dropout": 0.1}))
+        inputs=(mmfa.AUDIO_INPUT,), paper="ho2020",
+        defaults={"head_units": [4], "dropout": 0.1}))
 
     # act
     model = registry.build_model("tiny", TINY_SPEC, {"dropout": 0.2})
@@ -251,7 +330,8 @@ def test_zoo_sources_do_not_use_tensorflow():
                     offenders.append(f"{path.name}:{number}: {line.strip()}")
 
     # assertions
-    assert [p for p in ZOO_SOURCES if not list(p.rglob("*.py"))] == []
+    assert [p for p in ZOO_SOURCES + ZOO_FAMILIES if not list(p.rglob("*.py"))] == []
+    assert all(ZOO_SOURCES[1] in p.parents for p in ZOO_FAMILIES)
     assert offenders == []
 
 

@@ -11,13 +11,14 @@ modalities they take:
     mmfa-text   text only     (Tables 3, 4, 6 "Text")
 
     >>> from ser_keras import models
-    >>> model = models.build_model("mmfa", {"inputs": {"audio": {"dim": 39},
-    ...                                                "text": {"dim": 768}}, "num_classes": 4})
+    >>> model = models.build_model("mmfa", models.paper_spec("mmfa"))  # 39 / 768 dims, 4 classes
 
-Inputs (a dict): ``audio`` (batch, T_a, D_a), ``audio_mask`` (batch, T_a), ``text``
-(batch, T_w, D_w), ``text_mask`` (batch, T_w); masks 1 on real frames/tokens, 0 on the padding
-of batches padded to their own longest sample (Sec. III-C), right-padded. Output: softmax
-probabilities (batch, num_classes), float32 also under mixed precision.
+Inputs (a dict; both are ``sequence`` inputs of the registry): ``audio`` (batch, T_a, D_a),
+``audio_mask`` (batch, T_a), ``text`` (batch, T_w, D_w), ``text_mask`` (batch, T_w); masks 1 on
+real frames/tokens, 0 on the padding of batches padded to their own longest sample
+(Sec. III-C), right-padded. Output (``ser_keras.models.heads.output_layer``): softmax
+probabilities (batch, num_classes), or linear values (batch, num_outputs) when the input spec
+asks for continuous targets; float32 also under mixed precision.
 """
 from __future__ import annotations
 
@@ -26,16 +27,39 @@ import dataclasses
 import keras
 from keras import ops
 
-from ser_keras.config import ConfigError
+from ser_keras.errors import ConfigError
 from ser_keras.layers import (
     FusionMultiHeadAttention,
     MaskedGlobalAveragePooling1D,
     MultiplicativeSelfAttention,
     fast_gelu,
 )
-from ser_keras.models.registry import InputSpec, ModelConfig
+from ser_keras.models.heads import output_layer
+from ser_keras.models.registry import InputDecl, InputSpec, ModelConfig
 
 MODALITIES = ("audio", "text")
+
+# ho2020 Sec. III-A: openSMILE MFCC, 39 dims per 100 ms frame, 50 ms step.
+AUDIO_INPUT = InputDecl("audio", "sequence", default="mfcc39_smile", paper_dim=39,
+                        description="frame-level acoustic features (paper: 39 openSMILE MFCCs)")
+# ho2020 Sec. III-A: BERT-base token embeddings, 768 dims per token.
+TEXT_INPUT = InputDecl("text", "sequence", default="bert_tokens", paper_dim=768,
+                       description="token embeddings of the transcript (paper: BERT-base 768)")
+PAPER_NUM_CLASSES = 4  # ho2020 Sec. IV-A: four emotions is the main class set (Table 3)
+
+# The recipe of ad-hoc runs (``ser-train --model mmfa``), in the shape of TrainingConfig.
+TRAINING = {
+    # ho2020 App. A: SGD; paper is silent on momentum, so plain SGD (momentum 0).
+    "optimizer": {"name": "sgd", "options": {"momentum": 0.0}},
+    "learning_rate": 1e-3,  # ho2020 App. A: learning rate 1e-3
+    # ho2020 App. A: "decay of 1e-6", Keras' legacy decay lr / (1 + 1e-6 * step).
+    "schedule": {"name": "inverse_time", "options": {"decay_steps": 1, "decay_rate": 1e-6}},
+    "loss": {"name": "cross_entropy"},  # ho2020 App. A: cross entropy (it names no weights)
+    "epochs": 100,                      # paper is silent; experiments/ho2020/README.md
+    "batch_size": 32,                   # paper is silent; experiments/ho2020/README.md
+    "selection_metric": "accuracy",     # paper is silent: best validation accuracy
+    "patience": 20,                     # paper is silent: stop 20 epochs after the best one
+}
 
 
 @dataclasses.dataclass
@@ -137,14 +161,15 @@ class MMFARNN(keras.Model):
       from real frames only, because padding depends on the batch, not on the utterance.
 
     Args:
-        num_classes: softmax width.
+        num_outputs: width of the output: classes (softmax) or continuous targets (linear).
         audio_dim, text_dim: per-frame input dims; None leaves that modality out.
+        output: "classes" (softmax) or "values" (linear regression head).
         The other arguments are the ``MMFAConfig`` fields.
     """
 
-    def __init__(self, num_classes, audio_dim, text_dim, audio_gru_factor, text_gru_factor,
+    def __init__(self, num_outputs, audio_dim, text_dim, audio_gru_factor, text_gru_factor,
                  gru_l2, recurrent_dropout, num_heads, fusion_l2, fusion_units, head_units,
-                 dropout, **kwargs):
+                 dropout, output="classes", **kwargs):
         dims = {m: d for m, d in (("audio", audio_dim), ("text", text_dim)) if d is not None}
         if not dims:
             raise ValueError("MMFARNN needs audio_dim, text_dim or both")
@@ -179,9 +204,8 @@ class MMFARNN(keras.Model):
             head += [keras.layers.Dense(units, activation=fast_gelu, name=f"head_dense_{i}"),
                      keras.layers.BatchNormalization(name=f"head_norm_{i}"),
                      keras.layers.Dropout(dropout, name=f"head_dropout_{i}")]
-        # float32 softmax also under mixed precision.
-        classifier = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                        name="predictions")
+        # ho2020 Sec. III-C: softmax over the classes (float32); linear when regressing.
+        classifier = output_layer(InputSpec(inputs={}, num_outputs=num_outputs, output=output))
 
         # === Functional model ===
         inputs, sequences, masks = {}, {}, {}
@@ -205,11 +229,12 @@ class MMFARNN(keras.Model):
         x = pooling(x, mask=mask)  # (batch, units)
         for layer in head:
             x = layer(x)  # (batch, head units)
-        outputs = classifier(x)  # (batch, num_classes)
+        outputs = classifier(x)  # (batch, num_outputs)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
-        self.num_classes = num_classes
+        self.num_outputs = num_outputs
+        self.output_kind = output
         self.audio_dim = audio_dim
         self.text_dim = text_dim
         self.audio_gru_factor = audio_gru_factor
@@ -230,7 +255,8 @@ class MMFARNN(keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "num_classes": self.num_classes,
+            "num_outputs": self.num_outputs,
+            "output": self.output_kind,
             "audio_dim": self.audio_dim,
             "text_dim": self.text_dim,
             "audio_gru_factor": self.audio_gru_factor,
@@ -249,14 +275,15 @@ class MMFARNN(keras.Model):
         return cls(**config)
 
 
-def build_mmfa(input_spec: InputSpec, config: MMFAConfig, modalities: tuple[str, ...]
-               ) -> MMFARNN:
-    """Registry builder: ``mmfa`` (audio, text), ``mmfa-audio`` (audio), ``mmfa-text`` (text)."""
+def build_mmfa(input_spec: InputSpec, config: MMFAConfig, entry) -> MMFARNN:
+    """Registry builder of ``mmfa`` (audio, text), ``mmfa-audio`` (audio), ``mmfa-text`` (text):
+    the entry's declared inputs are the modalities."""
+    modalities = entry.input_names
     unknown = [m for m in modalities if m not in MODALITIES]
-    if unknown or not modalities:
-        raise ValueError(f"MMFA modalities must be a non-empty subset of {MODALITIES}, "
+    if unknown:
+        raise ValueError(f"MMFA inputs must be a non-empty subset of {MODALITIES}, "
                          f"got {modalities}")
     dims = {m: input_spec.dim(m) for m in modalities}
-    name = "mmfa" if len(modalities) == 2 else f"mmfa_{modalities[0]}"
-    return MMFARNN(num_classes=input_spec.num_classes, audio_dim=dims.get("audio"),
-                   text_dim=dims.get("text"), name=name, **config.to_dict())
+    return MMFARNN(num_outputs=input_spec.num_outputs, output=input_spec.output,
+                   audio_dim=dims.get("audio"), text_dim=dims.get("text"),
+                   name=entry.name.replace("-", "_"), **config.to_dict())
