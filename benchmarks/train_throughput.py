@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", default="demo")
     parser.add_argument("--model", default="mmfa")
     parser.add_argument("--classes", default="iemocap4")
+    parser.add_argument("--features", help="input=set[+set],... (default: the model's)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement (>= 2)")
     parser.add_argument("--synthetic", type=int, metavar="N",
@@ -89,30 +90,31 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from ser_keras import models, store
+    from ser_keras.config import TrainingConfig, feature_sets_of, parse_input_mapping
     from ser_keras.data import get_class_set
     from ser_keras.data import input as data_input
-    from ser_keras.training.runner import make_optimizer
-    from ser_keras.config import TrainingConfig
+    from ser_keras.training.recipe import build_optimizer
 
     class_set = get_class_set(args.classes)
     rows = store.read_manifest(store.manifest_path(args.data, args.dataset))
     rows, _ = data_input.select_rows(rows, class_set, "mixed")
     labels = data_input.label_indices(rows, class_set)
     entry = models.get_entry(args.model)
-    features = {"audio": "mfcc39_smile", "text": "bert_tokens"}
-    sets = data_input.open_inputs(args.data, args.dataset,
-                                  {m: features[m] for m in entry.modalities})
-    spec = data_input.input_spec(sets, class_set.num_classes)
+    mapping = parse_input_mapping(args.features) if args.features else {}
+    feeds = [data_input.InputFeed(d.name, d.rank, [
+        store.open_feature_set(args.data, args.dataset, fs)
+        for fs in feature_sets_of(mapping.get(d.name, d.default))]) for d in entry.inputs]
+    spec = data_input.input_spec(feeds, class_set.num_classes)
 
     def fresh_model():
         keras.utils.set_random_seed(0)
         model = models.build_model(args.model, spec)
-        model.compile(optimizer=make_optimizer(TrainingConfig()),
+        model.compile(optimizer=build_optimizer(TrainingConfig()),
                       loss="sparse_categorical_crossentropy")
         return model
 
     def dataset(shuffle=False, **kwargs):
-        return data_input.make_dataset(sets, labels, batch_size=args.batch_size,
+        return data_input.make_dataset(feeds, labels, batch_size=args.batch_size,
                                        shuffle=shuffle, seed=0, **kwargs)[0]
 
     # Unshuffled here, so that all three feed the very same batches every epoch and only the

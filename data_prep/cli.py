@@ -2,6 +2,7 @@
 
     ser-prepare demo [--out DIR] [--size tiny|small|medium] [--seed N]
     ser-prepare iemocap /data/IEMOCAP_full_release [--out DIR] [--features mfcc39_smile,bert_tokens]
+    ser-prepare iemocap /data/IEMOCAP_full_release --for ho2020/table3   # what that table reads
 
 Re-running the same command skips what is complete and finishes what is not. The store root
 defaults to ``$SER_KERAS_DATA`` or ``./data``.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from data_prep.corpora import ADAPTERS, iemocap
 from data_prep.errors import PrepareError
+from ser_keras.errors import SerKerasError
 
 
 def _feature_list(value: str) -> list[str]:
@@ -30,6 +32,16 @@ def _feature_list(value: str) -> list[str]:
     return names
 
 
+def experiment_features(name: str) -> list[str]:
+    """The feature sets the cells of an experiment read (``--for``), checked to exist."""
+    from ser_keras.experiment import load_experiment, required_feature_sets
+
+    names = required_feature_sets(load_experiment(name))
+    if not names:
+        raise argparse.ArgumentTypeError("its cells read no feature set (transcripts only)")
+    return _feature_list(",".join(names))
+
+
 def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     from data_prep.prepare import DEFAULT_FEATURES
 
@@ -39,6 +51,9 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     parser.add_argument("--features", type=_feature_list, default=None,
                         help=f"comma-separated feature sets (default: {','.join(DEFAULT_FEATURES)}"
                              f"; audio only for corpora without transcripts)")
+    parser.add_argument("--for", dest="for_experiment", metavar="PAPER/TABLE",
+                        help="prepare exactly the feature sets the cells of this experiment "
+                             "read (e.g. ho2020/table3; or an experiment YAML path)")
     parser.add_argument("--text-encoder", default=default_encoder,
                         help="BERT checkpoint: bert-base-uncased, hf://..., a local HF "
                              "directory, or minilm-l6 (default: %(default)s)")
@@ -76,6 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         print("ser-prepare: error: --workers must be >= 1", file=sys.stderr)
         return 2
     command = "ser-prepare " + " ".join(shlex.quote(a) for a in argv)
+    if args.for_experiment:
+        if args.features:
+            print("ser-prepare: error: give --features or --for, not both", file=sys.stderr)
+            return 2
+        try:
+            args.features = experiment_features(args.for_experiment)
+        except (SerKerasError, argparse.ArgumentTypeError) as err:
+            print(f"ser-prepare: error: --for {args.for_experiment}: {err}", file=sys.stderr)
+            return 2
+        print(f"{args.for_experiment} reads: {', '.join(args.features)}")
     if args.corpus == "demo":
         from data_prep.corpora import demo
 

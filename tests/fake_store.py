@@ -15,7 +15,11 @@ def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim
                     with_text: bool = True) -> list[dict]:
     """Write manifest + ``audio_feats`` + ``text_feats`` under ``root``; return the rows.
 
-    ``failed`` utt_ids are recorded as extraction failures of the audio set.
+    Also written: ``audio_twin`` (a 2-dim sequence set with the frame counts of
+    ``audio_feats``, to concatenate with it), ``vec_feats`` (an utterance-level set, 8 dims,
+    whose class means are 3 apart: separable) and ``vec_small`` (3 dims, noise). Rows carry
+    valence/arousal values that depend on the class. ``failed`` utt_ids are recorded as
+    extraction failures of the audio set.
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -29,27 +33,47 @@ def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim
                     "speaker": f"Ses{session:02d}{gender}", "gender": gender,
                     "session": session, "dialog": dialog, "scenario": scenario,
                     "label": CODES[(turn + session) % len(CODES)], "status": "ok",
-                    "text": f"utterance {turn}" if with_text else ""})
+                    "text": f"utterance {turn} [LAUGHTER] said" if with_text else "",
+                    "valence": 1.0 + (turn + session) % len(CODES) * 0.4
+                    + float(rng.normal(scale=0.1)),
+                    "arousal": 3.0 - (turn + session) % len(CODES) * 0.2
+                    + float(rng.normal(scale=0.1))})
     rows.append({"utt_id": "Ses01F_impro01_F999", "corpus": corpus, "speaker": "Ses01F",
                  "session": 1, "scenario": "improvised", "label": "neu",
                  "status": "missing_audio"})
     sha = store.write_manifest(store.manifest_path(root, corpus), rows)
     usable = sorted(r["utt_id"] for r in rows if r["status"] == "ok")
     code_of = {r["utt_id"]: r["label"] for r in rows}
-    for name, dim, lengths in (("audio_feats", audio_dim, (3, 30)), ("text_feats", text_dim, (2, 9))):
-        description = {"feature_set": name, "modality": name.split("_")[0], "config": {},
-                       "dim": dim, "rank": "sequence", "dtype": "float32"}
+    frames: dict[str, int] = {}
+    for name, dim, lengths, rank in (("audio_feats", audio_dim, (3, 30), "sequence"),
+                                     ("text_feats", text_dim, (2, 9), "sequence"),
+                                     ("audio_twin", 2, None, "sequence"),
+                                     ("vec_feats", 8, None, "vector"),
+                                     ("vec_small", 3, None, "vector")):
+        description = {"feature_set": name, "modality": name.split("_")[0].replace(
+            "vec", "audio"), "config": {}, "dim": dim, "rank": rank, "dtype": "float32",
+            "frame_shift_s": 0.01 if rank == "sequence" else None}
         writer = store.FeatureSetWriter(root, corpus, description, sha, usable, shard_size=16,
                                         log=lambda m: None)
         for index in writer.pending():
             shard = writer.open_shard(index)
             for utt_id in writer.shards[index]:
+                code = CODES.index(code_of[utt_id])
                 if name == "audio_feats" and utt_id in failed:
                     shard.fail(utt_id, "extract_error: test")
                     continue
-                n = int(rng.integers(*lengths))
-                x = rng.normal(size=(n, dim)).astype(np.float32)
-                x += CODES.index(code_of[utt_id]) * 0.5  # class-dependent mean
+                if name == "vec_feats":
+                    x = rng.normal(scale=0.5, size=dim).astype(np.float32)
+                    x[code % dim] += 3.0  # class means 3 apart: separable
+                elif name == "vec_small":
+                    x = rng.normal(size=dim).astype(np.float32)
+                else:
+                    n = frames.get(utt_id) if name == "audio_twin" else int(rng.integers(*lengths))
+                    if name == "audio_feats":
+                        frames[utt_id] = n
+                    n = n or int(rng.integers(3, 30))
+                    x = rng.normal(size=(n, dim)).astype(np.float32)
+                    x += code * 0.5  # class-dependent mean
                 shard.write(utt_id, x)
             shard.commit()
     return rows

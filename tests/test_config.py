@@ -1,37 +1,141 @@
-"""The experiment config: YAML tables load and validate, overrides apply, mistakes name keys."""
+"""The one config mechanism: typed from_dict, YAML tables, overrides, and every mistake named
+before any data is read."""
+import subprocess
+import sys
+import zipfile
+
 import pytest
 
-from ser_keras.config import ConfigError, experiment_from_dict, load_experiment
+from ser_keras.config import (ExperimentConfig, LossConfig, TrainingConfig, from_dict,
+                              parse_input_mapping)
+from ser_keras.errors import ConfigError
+from ser_keras.experiment import experiment_from_dict, load_experiment, required_feature_sets
+
+BASE = {"name": "x", "class_set": "iemocap4", "data_dir": "/nonexistent/store",
+        "cells": [{"id": "a", "model": "mmfa-audio"}]}
 
 
-def test_ho2020_tables_load_with_the_papers_recipe():
+def test_ho2020_tables_load_with_the_papers_recipe_from_their_yaml():
     exp = load_experiment("ho2020/table3")
     assert exp.class_set == "iemocap4" and exp.protocol == "loso10"
     assert [c.id for c in exp.cells] == [
         "improvised-audio", "improvised-text", "improvised-multimodal",
         "mixed-audio", "mixed-text", "mixed-multimodal"]
-    assert (exp.training.optimizer, exp.training.learning_rate, exp.training.lr_decay) == (
-        "sgd", 1e-3, 1e-6)
-    assert load_experiment("ho2020/table4").class_set == "iemocap8"
+    t = exp.training
+    assert (t.optimizer.name, t.learning_rate, t.schedule.name, t.schedule.options) == (
+        "sgd", 1e-3, "inverse_time", {"decay_steps": 1, "decay_rate": 1e-6})
+    assert exp.for_cell("improvised-text").scenario == "improvised"
+    assert exp.for_cell("mixed-text").scenario == "mixed"
+    table4 = load_experiment("ho2020/table4")  # extends table3
+    assert table4.class_set == "iemocap8" and table4.cells == exp.cells
+    assert table4.training == exp.training and table4.name == "ho2020/table4"
 
 
-def test_dotted_overrides_and_unknown_keys():
-    exp = load_experiment("ho2020/table3", ["training.epochs=3", "dataset=demo",
-                                            "models.mmfa.dropout=0.1"])
+def test_generic_defaults_carry_no_papers_recipe():
+    t = TrainingConfig()
+    assert (t.optimizer.name, t.schedule.name, t.loss.name) == ("adam", "none",
+                                                                 "cross_entropy")
+
+
+def test_yaml_strings_are_converted_and_bad_values_are_config_errors():
+    exp = load_experiment("ho2020/table3", ["training.learning_rate=1e-3",
+                                            "training.epochs=3", "dataset=demo"])
+    assert exp.training.learning_rate == 0.001 and isinstance(exp.training.learning_rate, float)
     assert (exp.training.epochs, exp.dataset) == (3, "demo")
-    assert exp.models == {"mmfa": {"dropout": 0.1}}
+    with pytest.raises(ConfigError, match="training.epochs: expected an integer, got 'ten'"):
+        load_experiment("ho2020/table3", ["training.epochs=ten"])
     with pytest.raises(ConfigError, match="unknown key.*'epoch'"):
         load_experiment("ho2020/table3", ["training.epoch=3"])
 
 
-def test_invalid_values_are_refused():
-    base = {"name": "x", "class_set": "iemocap4",
-            "cells": [{"scenario": "mixed", "modality": "audio", "model": "mmfa-audio"}]}
-    assert experiment_from_dict(dict(base)).cells[0].id == "mixed-audio"
+def test_model_config_mistakes_are_caught_before_data_is_read():
+    # data_dir does not exist: every error below comes from resolution, not from the store.
+    with pytest.raises(ConfigError, match="dropot"):
+        experiment_from_dict(dict(BASE, models={"mmfa-audio": {"dropot": 0.1}}))
+    with pytest.raises(ConfigError, match="dropout: must be in"):
+        experiment_from_dict(dict(BASE, models={"mmfa-audio": {"dropout": 1.5}}))
+    with pytest.raises(ConfigError, match="unknown model 'no-such-model'"):
+        experiment_from_dict(dict(BASE, cells=[{"id": "a", "model": "no-such-model"}]))
     with pytest.raises(ConfigError, match="class_set"):
-        experiment_from_dict(dict(base, class_set="nope"))
-    with pytest.raises(ConfigError, match="no-such-model"):
-        experiment_from_dict(dict(base, cells=[{"scenario": "mixed", "modality": "audio",
-                                                "model": "no-such-model"}]))
+        experiment_from_dict(dict(BASE, class_set="nope"))
     with pytest.raises(ConfigError, match="no such experiment"):
         load_experiment("ho2020/table99")
+
+
+def test_recipe_mistakes_are_caught_before_data_is_read():
+    def training(**kw):
+        return experiment_from_dict(dict(BASE, training=kw))
+
+    with pytest.raises(ConfigError, match="regression loss"):
+        training(loss="mse")
+    with pytest.raises(ConfigError, match="unknown metric 'uarr'"):
+        training(selection_metric="uarr")
+    with pytest.raises(ConfigError, match="momentm"):
+        training(optimizer={"name": "sgd", "options": {"momentm": 0.9}})
+    with pytest.raises(ConfigError, match="schedule"):
+        training(schedule={"name": "inverse_time", "options": {"decay_rte": 1}})
+    with pytest.raises(ConfigError, match="class_weights"):
+        training(loss={"name": "cross_entropy", "class_weights": "inverse"})
+    exp = training(selection_metric="uar", loss={"name": "cross_entropy",
+                                                 "class_weights": "smallest"})
+    assert exp.training.loss == LossConfig("cross_entropy", "smallest")
+
+
+def test_inputs_are_resolved_per_cell():
+    exp = experiment_from_dict(dict(
+        BASE, inputs={"audio": "mfcc39_mean+prosody8"},
+        cells=[{"id": "a", "model": "mlp"},
+               {"id": "b", "model": "mlp", "inputs": {"audio": "egemaps_func"}},
+               {"id": "c", "model": "mmfa"}]))
+    assert required_feature_sets(exp) == ["mfcc39_mean", "prosody8", "egemaps_func",
+                                          "bert_tokens"]
+    with pytest.raises(ConfigError, match="has no input.*'speech'"):
+        experiment_from_dict(dict(BASE, cells=[{"id": "a", "model": "mlp",
+                                                "inputs": {"speech": "x"}}]))
+    with pytest.raises(ConfigError, match="'transcript' is not a feature set"):
+        experiment_from_dict(dict(BASE, inputs={"audio": "transcript"}))
+    assert parse_input_mapping("audio=a+b, text=c") == {"audio": "a+b", "text": "c"}
+    with pytest.raises(ConfigError, match="expected input=feature_set"):
+        parse_input_mapping("audio")
+
+
+def test_from_dict_builds_nested_typed_dataclasses():
+    exp = from_dict(ExperimentConfig, {
+        "name": "n", "class_set": "c", "cells": [{"id": "a", "labels": {"threshold": 0.25}}],
+        "training": {"loss": "ccc", "optimizer": {"name": "adamw"}, "patience": "5"},
+        "input_options": {"audio": {"crop_seconds": "5"}}})
+    assert exp.cells[0].labels == {"threshold": "0.25"}
+    assert exp.training.loss.name == "ccc" and exp.training.patience == 5
+    assert exp.input_options["audio"].crop_seconds == 5.0
+    with pytest.raises(ConfigError, match="cells\\[0\\]: missing key"):
+        from_dict(ExperimentConfig, {"name": "n", "class_set": "c", "cells": [{}]})
+
+
+def test_config_imports_no_model_code():
+    code = ("import sys, ser_keras.config, ser_keras.errors; "
+            "assert not [m for m in sys.modules if m.startswith('ser_keras.models')]")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_experiments(tmp_path):
+    # build
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    # act
+    (wheel,) = tmp_path.glob("ser_keras-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    # assert
+    for name in ("experiments/__init__.py", "experiments/ho2020/table3.yaml",
+                 "experiments/ho2020/tables.yaml", "experiments/ho2020/published.csv"):
+        assert name in names, name
+
+
+def test_experiments_are_found_from_any_working_directory(tmp_path):
+    code = ("from ser_keras.experiment import load_experiment; "
+            "print(load_experiment('ho2020/table3').name)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.stdout.strip() == "ho2020/table3", result.stderr[-2000:]
