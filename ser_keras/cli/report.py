@@ -1,12 +1,17 @@
-"""``ser-report``: regenerate the papers' tables from the runs, beside the published numbers.
+"""``ser-report``: regenerate the papers' tables from the runs, beside the published numbers,
+and summarise every run.
 
     ser-report [--runs results/runs] [--out results/tables] [--experiments DIR]
 
-Writes, for every paper table and every dataset with runs (the paper's own dataset when there
-are none): ``<out>/<paper>_<table>_<dataset>.md``, ``.csv`` and ``.tex``; figures under
-``<out>/figures/`` (``<paper>_<table>_<dataset>_<cell>_confusion.png`` and ``..._roc.png``);
-and an index ``<out>/README.md``. Works with no runs at all: the tables then show "—" and
-list the ``ser-train`` commands that fill them. The work is ``ser_keras.reporting.write_report``.
+Writes, for every table declared in ``<experiments>/*/tables.yaml`` and every dataset with
+runs (the paper's own dataset when there are none): ``<out>/<paper>_<table>_<dataset>.md``,
+``.csv`` and ``.tex``; figures under ``<out>/figures/``
+(``<paper>_<table>_<dataset>_<cell>_confusion.png`` and ``..._roc.png``); the summary of every
+run set under ``--runs``, paper table or ad-hoc run (``<out>/runs_summary.md`` / ``.csv``, a
+confusion PNG per classification run set); and an index ``<out>/README.md``. Works with no
+runs at all: the tables then show "—" and list the ``ser-train`` commands that fill them.
+A bad tables.yaml is a one-line error (exit 2). The work is
+``ser_keras.reporting.write_report``.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import argparse
 import sys
 
 from ser_keras.config import experiments_dir
+from ser_keras.errors import SerKerasError
 from ser_keras.reporting import write_report
 
 
@@ -24,15 +30,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/tables",
                    help="output folder for tables, figures and README.md (default: %(default)s)")
     p.add_argument("--experiments", default=None,
-                   help="experiments folder holding <paper>/published.csv (default: "
-                        "$SER_KERAS_EXPERIMENTS or the experiments/ folder beside the package)")
+                   help="experiments folder holding <paper>/tables.yaml and published.csv "
+                        "(default: $SER_KERAS_EXPERIMENTS or the experiments/ folder beside "
+                        "the package)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     experiments = args.experiments or experiments_dir()
-    summary = write_report(args.runs, args.out, experiments)
+    try:
+        summary = write_report(args.runs, args.out, experiments)
+    except SerKerasError as err:
+        print(f"ser-report: error: {err}", file=sys.stderr)
+        return 2
     print("\n".join(summary.lines()))
     return 0
 

@@ -1,10 +1,14 @@
-"""The whole report: every paper table for every dataset with runs, their figures, an index.
+"""The whole report: every declared paper table for every dataset with runs, their figures,
+the summary of every run, and an index.
 
 ``write_report`` is what ``ser-report`` runs (``ser_keras/cli/report.py`` only parses the
-command line); call it from a notebook the same way. Files written into ``out_dir``:
+command line); call it from a notebook the same way. The tables are those declared in
+``<experiments>/*/tables.yaml`` (``declared.py``). Files written into ``out_dir``:
 
     <paper>_<table>_<dataset>.md / .csv / .tex     one per table and dataset
     figures/<paper>_<table>_<dataset>_<cell>_confusion.png, ..._roc.png
+    runs_summary.md / .csv                          every run set under the runs root
+    figures/runs_<run set>_confusion.png            one per classification run set
     README.md                                       index linking all of them
 """
 from __future__ import annotations
@@ -16,17 +20,13 @@ from typing import Sequence
 
 import pandas as pd
 
-from ser_keras.reporting import ho2020
+from ser_keras.reporting.declared import table_specs
 from ser_keras.reporting.figures import confusion_figure, roc_figure
 from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
+from ser_keras.reporting.summary import write_summary
 from ser_keras.reporting.tables import (TableResult, TableSpec, build_table, datasets_for,
                                         summary_line, write_table)
-
-
-def all_table_specs() -> list[TableSpec]:
-    """Every paper table ser-report regenerates; a new paper adds its module's specs here."""
-    return [*ho2020.table_specs()]
 
 
 @dataclasses.dataclass
@@ -38,6 +38,9 @@ class ReportSummary:
     files: dict[str, dict[str, Path]]             # table stem -> {"md"|"csv"|"tex": path}
     figures: dict[str, dict[str, dict[str, Path]]]  # stem -> cell -> {kind: path}
     index: Path
+    runs_summary: pd.DataFrame                    # summary.summarize_runs: one row per run set
+    summary_files: dict[str, Path]                # {"md"|"csv": path}
+    summary_figures: dict[int, Path]              # runs_summary row -> confusion PNG
 
     def lines(self) -> list[str]:
         """The console summary: which tables, how many runs, which cells are missing."""
@@ -46,9 +49,12 @@ class ReportSummary:
             out.append("No runs found: every cell shows '—' and each table lists the "
                        "ser-train commands that fill it.")
         out += [f"  {summary_line(r)}" for r in self.results]
+        out.append(f"  every run: {len(self.runs_summary)} run sets -> "
+                   f"{self.summary_files['md']}")
         n_figs = sum(len(kinds) for cells in self.figures.values() for kinds in cells.values())
-        out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex), {n_figs} figures; "
-                   f"index: {self.index}")
+        n_figs += len(self.summary_figures)
+        out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex), the run summary, "
+                   f"{n_figs} figures; index: {self.index}")
         return out
 
 
@@ -74,10 +80,11 @@ def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir:
 
 def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str | Path,
                  specs: Sequence[TableSpec] | None = None) -> ReportSummary:
-    """Build and write every table (and its figures) and the index; returns what was done."""
+    """Build and write every table (and its figures), the run summary and the index; returns
+    what was done. ``specs`` defaults to every table declared under ``experiments_dir``."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
-    specs = all_table_specs() if specs is None else list(specs)
     runs = load_runs(runs_dir)
+    specs = table_specs(experiments_dir, runs) if specs is None else list(specs)
     published = {}
     for paper in dict.fromkeys(s.paper for s in specs):
         path = published_path(experiments_dir, paper)
@@ -98,11 +105,14 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
             files[stem] = write_table(result, out_dir, links)
             figures[stem] = figs
             results.append(result)
+    summary, summary_files, summary_figs = write_summary(runs, out_dir, runs_dir)
     n_runs = int(runs["run_dir"].nunique())
     index = out_dir / "README.md"
-    index.write_text(index_markdown(results, files, figures, runs_dir, out_dir, n_runs),
-                     encoding="utf-8")
-    return ReportSummary(runs_dir, out_dir, n_runs, results, files, figures, index)
+    text = index_markdown(results, files, figures, runs_dir, out_dir, n_runs)
+    text += "\n" + summary_index(summary, summary_files, summary_figs, out_dir)
+    index.write_text(text, encoding="utf-8")
+    return ReportSummary(runs_dir, out_dir, n_runs, results, files, figures, index, summary,
+                         summary_files, summary_figs)
 
 
 def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Path]],
@@ -135,3 +145,21 @@ def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Pa
     if figure_lines:
         out += ["## Figures", ""] + figure_lines + [""]
     return "\n".join(out)
+
+
+def summary_index(summary: pd.DataFrame, files: dict[str, Path], figures: dict[int, Path],
+                  out_dir: Path) -> str:
+    """The index's section on every run: the summary's files and each run set's figure."""
+    links = " · ".join(f"[{suffix}]({path.relative_to(out_dir).as_posix()})"
+                       for suffix, path in files.items())
+    out = ["## Every run", "",
+           f"{len(summary)} run sets (experiment × model × dataset × test dataset × class set "
+           f"× protocol × cell, paper tables or not), mean ± std over folds × seeds: {links}"]
+    if figures:
+        out.append("")
+    for i, path in figures.items():
+        row = summary.loc[i]
+        name = ", ".join(str(row[k]) for k in ("experiment", "cell", "model", "dataset")
+                         if row[k])
+        out.append(f"- {name}: [confusion]({path.relative_to(out_dir).as_posix()})")
+    return "\n".join(out) + "\n"

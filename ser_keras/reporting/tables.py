@@ -1,12 +1,13 @@
 """Generic paper tables: our mean ± std over runs beside the published numbers, in Markdown,
 CSV and LaTeX.
 
-A paper module (``ho2020.py``, ...) describes each of its tables as a ``TableSpec``: the row
-labels, the columns (optionally in groups), and for every (row, column) an ``Entry`` naming
-the run cell, class and metric our number comes from and the published.csv row it is compared
-with. This module knows nothing about any paper: it aggregates the tidy run frame of
-``runs.py`` (mean and sample std, ddof = 1, over every run of the cell: folds x seeds), looks
-up the published value, and renders the result.
+Each table is a ``TableSpec``: the row labels, the columns (optionally in groups), and for
+every (row, column) an ``Entry`` naming the run cell, class and metric our number comes from
+and the published.csv row it is compared with. Specs are not written by hand: ``declared.py``
+builds them from the papers' ``experiments/<paper>/tables.yaml``. This module knows nothing
+about any paper: it aggregates the tidy run frame of ``runs.py`` (mean and sample std,
+ddof = 1, over every run of the cell: folds x seeds), looks up the published value, and
+renders the result.
 """
 from __future__ import annotations
 
@@ -23,9 +24,13 @@ from ser_keras.reporting.published import NOTE_SEPARATOR, lookup
 MISSING = "—"
 DDOF = 1  # sample std: the papers do not say which; ddof=1 is what most ML papers report.
 # How a column's values are scaled and printed: rates are stored as fractions and shown in
-# percent like the papers; counts (support) as they are.
-KINDS = {"percent": (100.0, 2), "count": (1.0, 0)}
+# percent like the papers; counts (support) as they are; other values (a CCC, an MSE) as they
+# are, with three decimals.
+KINDS = {"percent": (100.0, 2), "count": (1.0, 0), "number": (1.0, 3)}
 SYNTHETIC_DATASETS = {"demo": "the synthetic demo corpus (a stand-in for IEMOCAP)"}
+# The "dataset" of a table that pools every dataset (``TableSpec.per_dataset`` false): its
+# cells name their corpora themselves (a cross-corpus table, one row per corpus).
+ALL_DATASETS = "all"
 
 
 # === Specs ===
@@ -62,7 +67,7 @@ class TableSpec:
     label: str                 # as the paper names it: "Table 3"
     title: str                 # what it shows, e.g. "four emotions, Improvised and Mixed"
     experiment: str            # run.experiment whose runs fill it, e.g. "ho2020/table3"
-    class_set: str             # runs of another class set are refused
+    class_set: str             # runs of another class set are refused ("" accepts any)
     dataset: str               # the paper's corpus: its numbers are on it; ser-train's default
     expected_folds: int        # folds of the protocol; fewer are marked (n=k)
     row_header: tuple[str, ...]
@@ -70,6 +75,7 @@ class TableSpec:
     rows: tuple[Row, ...]
     description: str = ""      # one paragraph for the caption
     figures: bool = False      # write per-cell confusion / ROC figures from this table's runs
+    per_dataset: bool = True   # one table per dataset with runs; False: one over all of them
 
     def __post_init__(self):
         for row in self.rows:
@@ -91,7 +97,7 @@ class TableSpec:
 
     def command(self, cell: str, dataset: str) -> str:
         """The ser-train command that produces the runs of one cell."""
-        data = "" if dataset == self.dataset else f" --dataset {dataset}"
+        data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
         return f"ser-train --experiment {self.experiment}{data} --cells {cell}"
 
 
@@ -133,16 +139,23 @@ ENTRY_COLUMNS = ("row", "col", "group", "column", "cell", "class", "metric", "n"
 
 
 def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
-    """Datasets with runs of the spec's experiment; the paper's own when there are none."""
+    """Datasets with runs of the spec's experiment; the paper's own when there are none;
+    ``ALL_DATASETS`` alone for a table that pools them."""
+    if not spec.per_dataset:
+        return [ALL_DATASETS]
     found = runs.loc[runs["experiment"] == spec.experiment, "dataset"].dropna().unique()
     return sorted(str(d) for d in found) or [spec.dataset]
 
 
 def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | None,
                 dataset: str) -> TableResult:
-    """Aggregate the runs of ``spec.experiment`` on ``dataset`` into the spec's layout."""
-    mine = runs[(runs["experiment"] == spec.experiment) & (runs["dataset"] == dataset)]
-    refused = mine["class_set"] != spec.class_set
+    """Aggregate the runs of ``spec.experiment`` on ``dataset`` (every dataset for
+    ``ALL_DATASETS``) into the spec's layout."""
+    mine = runs[runs["experiment"] == spec.experiment]
+    if dataset != ALL_DATASETS:
+        mine = mine[mine["dataset"] == dataset]
+    refused = (mine["class_set"] != spec.class_set if spec.class_set
+               else pd.Series(False, index=mine.index))
     refused_runs = sorted(mine.loc[refused, "run_dir"].unique())
     mine = mine[~refused]
     by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
@@ -197,8 +210,12 @@ def format_value(mean: float, std: float, decimals: int, n: int | None = None) -
 def caption(result: TableResult) -> list[str]:
     """Caption paragraphs (plain text) shared by the Markdown and LaTeX writers."""
     spec, ds = result.spec, result.dataset
+    on = "every dataset" if ds == ALL_DATASETS else ds
     lines = []
-    if ds in SYNTHETIC_DATASETS:
+    if ds == ALL_DATASETS:
+        lines.append(f"Runs on every dataset of the experiment (the table's rows and columns "
+                     f"name them); the paper's numbers are on {spec.dataset}.")
+    elif ds in SYNTHETIC_DATASETS:
         lines.append(f"Dataset {ds}: {SYNTHETIC_DATASETS[ds]}. Our numbers are NOT comparable "
                      f"to the paper's, which are on {spec.dataset}.")
     elif ds != spec.dataset:
@@ -207,7 +224,7 @@ def caption(result: TableResult) -> list[str]:
         lines.append(spec.description)
     lines.append(
         f"Ours: mean ± sample standard deviation (ddof={DDOF}) over all runs of experiment "
-        f"{spec.experiment} on {ds} (folds × seeds), rates in percent, counts as counts; "
+        f"{spec.experiment} on {on} (folds × seeds), rates in percent, counts as counts; "
         f"(n=k) marks a cell with fewer than the protocol's {spec.expected_folds} folds "
         f"(k runs). "
         f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset}). "
