@@ -9,7 +9,8 @@ training part) is trained on the training part of the fold on the vector feature
 by ``--features`` and tested on its test part. The zoo models are trained and tested through
 ``ser-train``'s own jobs (their runs land in ``--runs`` and are reused when done), ``mlp`` on
 the same ``--features``, other models on their default inputs. Printed: per fold and mean ±
-sample std, test accuracy, balanced accuracy (UAR) and macro F1, and chance (1 / classes).
+sample std over folds, test accuracy, balanced accuracy (UAR) and macro F1 (zoo models: per
+fold the mean over ``--seeds``), and chance (1 / classes).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def svc_fold(sets, train_ids, test_ids, labels, seed: int = 0) -> dict:
         return np.concatenate([np.stack([arrays[u] for u in ids]) for arrays in sets], axis=1)
 
     model = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=1.0, gamma="scale",
-                                                class_weight="balanced", probability=False,
+                                                class_weight="balanced",
                                                 random_state=seed))
     y_train = np.array([labels[u] for u in train_ids])
     y_test = np.array([labels[u] for u in test_ids])
@@ -57,6 +58,9 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="mlp", help="zoo models to train beside the SVC")
     parser.add_argument("--runs", default="results/runs")
     parser.add_argument("--epochs", type=int, help="override the models' epochs")
+    parser.add_argument("--seeds", default="0",
+                        help="training seeds of the zoo models; per fold, the mean over seeds "
+                             "is shown (default: %(default)s)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for the models (repeatable)")
     args = parser.parse_args(argv)
@@ -87,10 +91,13 @@ def main(argv=None) -> int:
         cell = exp.cells[0]
         rows, _, folds = data.selection(data.plans[cell.id].config)
         started = time.perf_counter()
+        seeds = [int(s) for s in args.seeds.split(",")]
         for fold in range(len(folds)):
-            run_job(exp, cell, fold, 0, args.runs, data, log=lambda m: print("  " + m))
+            for seed in seeds:
+                run_job(exp, cell, fold, seed, args.runs, data, log=lambda m: print("  " + m))
         results[f"{model} ({','.join(i.source for i in data.plans[cell.id].inputs)})"] = [
-            _read(exp, data, cell, fold, args.runs) for fold in range(len(folds))]
+            _mean([_read(data, cell, fold, seed, args.runs) for seed in seeds])
+            for fold in range(len(folds))]
         print(f"{model}: {len(folds)} folds in {time.perf_counter() - started:.0f}s")
 
     # --- the SVC on the same folds --------------------------------------------------------
@@ -123,13 +130,17 @@ def main(argv=None) -> int:
     return 0
 
 
-def _read(exp, data, cell, fold, runs) -> dict:
+def _read(data, cell, fold, seed, runs) -> dict:
     import json
 
     from ser_keras.training import run_dir
 
-    directory = run_dir(runs, data.plans[cell.id].config, cell.id, fold, 0)
+    directory = run_dir(runs, data.plans[cell.id].config, cell.id, fold, seed)
     return json.loads((directory / "metrics.json").read_text())["metrics"]
+
+
+def _mean(records: list[dict]) -> dict:
+    return {k: sum(r[k] for r in records) / len(records) for k in records[0]}
 
 
 if __name__ == "__main__":

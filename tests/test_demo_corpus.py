@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import shutil
-import time
 import wave
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -80,12 +79,10 @@ def _parse_labels(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
-    t0 = time.perf_counter()
     a = demo.generate(base / "a", SIZE, seed=0)
-    elapsed = time.perf_counter() - t0
     b = demo.generate(base / "b", SIZE, seed=0, workers=1)
     c = demo.generate(base / "c", SIZE, seed=1)
-    return {"a": a, "b": b, "c": c, "base": base, "elapsed": elapsed}
+    return {"a": a, "b": b, "c": c, "base": base}
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +120,6 @@ def test_top_level_layout(corpora):
     assert sorted(p.name for p in root.iterdir() if p.name.startswith("Session")) == [
         f"Session{s}" for s in range(1, 6)]
     assert (root / demo.MARKER).is_file()
-    assert corpora["elapsed"] < 30
 
 
 def test_dialogs_and_utterance_counts(corpora, parsed):
@@ -285,9 +281,11 @@ def test_idempotent_and_regenerates(corpora):
     a = corpora["a"]
     marker = a / demo.MARKER
     before = marker.stat().st_mtime_ns
-    t0 = time.perf_counter()
+    wavs = {p: p.stat().st_mtime_ns for p in a.rglob("*.wav")}
     assert demo.generate(a, SIZE, seed=0) == a
-    assert time.perf_counter() - t0 < 0.5 and marker.stat().st_mtime_ns == before
+    # a complete corpus is left as it is: nothing re-synthesised, nothing rewritten
+    assert marker.stat().st_mtime_ns == before
+    assert {p: p.stat().st_mtime_ns for p in a.rglob("*.wav")} == wavs
 
     # A partial corpus (interrupted: marker says incomplete, a stray file) is regenerated
     # cleanly; files the generator does not own survive.

@@ -50,8 +50,8 @@ def test_mlp_layers_follow_the_config():
     assert [t.name for t in model.inputs] == ["audio"]
     assert [model.get_layer(f"hidden_dense_{i}").units for i in (0, 1)] == [8, 4]
     assert model.get_layer("hidden_dense_0").use_bias is False  # BatchNorm's beta shifts
-    assert model.get_layer("hidden_dense_0").kernel_regularizer.l2 == pytest.approx(1e-4)
-    assert model.get_layer("hidden_dropout_1").rate == pytest.approx(0.3)
+    assert model.get_layer("hidden_dense_0").kernel_regularizer.l2 == pytest.approx(1e-2)
+    assert model.get_layer("hidden_dropout_1").rate == pytest.approx(0.5)
     assert model.get_layer("predictions").activation is keras.activations.softmax
     assert {"input_norm", "hidden_norm_0", "hidden_norm_1"} <= {l.name for l in model.layers}
     assert not any(isinstance(l, keras.layers.BatchNormalization) for l in plain.layers)
@@ -62,13 +62,11 @@ def test_mlp_layers_follow_the_config():
 
 # 88 eGeMAPS functionals -> 4 classes, default config. Counted by hand:
 #   input BatchNorm        4 * 88            =    352  (gamma, beta + moving mean, variance)
-#   Dense 88 -> 256        88 * 256          = 22,528  (no bias: BatchNorm follows)
-#   BatchNorm 256          4 * 256           =  1,024
-#   Dense 256 -> 128       256 * 128         = 32,768
-#   BatchNorm 128          4 * 128           =    512
-#   Dense 128 -> 4         128 * 4 + 4       =    516
-#   total                                      57,700
-#   non-trainable (moving mean, variance)  2 * (88 + 256 + 128) = 944; trainable 56,756
+#   Dense 88 -> 64         88 * 64           =  5,632  (no bias: BatchNorm follows)
+#   BatchNorm 64           4 * 64            =    256
+#   Dense 64 -> 4          64 * 4 + 4        =    260
+#   total                                       6,500
+#   non-trainable (moving mean, variance)  2 * (88 + 64) = 304; trainable 6,196
 def test_parameter_count_is_pinned():
     # build
     model = models.build_model("mlp", EGEMAPS_SPEC)
@@ -77,9 +75,9 @@ def test_parameter_count_is_pinned():
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
     # assertions
-    assert model.count_params() == 57_700
-    assert trainable == 56_756
-    assert model.count_params() - trainable == 944
+    assert model.count_params() == 6_500
+    assert trainable == 6_196
+    assert model.count_params() - trainable == 304
 
 
 def test_mlp_learns_a_separable_problem():
@@ -150,9 +148,9 @@ def test_config_defaults_and_yaml_values():
 
     # assertions
     assert default == MLPConfig()
-    assert (default.hidden_units, default.dropout, default.activation) == ((256, 128), 0.3,
+    assert (default.hidden_units, default.dropout, default.activation) == ((64,), 0.5,
                                                                            "relu")
-    assert (default.input_norm, default.l2, default.batch_norm) == (True, 1e-4, True)
+    assert (default.input_norm, default.l2, default.batch_norm) == (True, 1e-2, True)
     assert (config.hidden_units, config.l2, config.dropout) == ((64,), 0.0, 0.1)
 
 

@@ -78,12 +78,16 @@ def build_schedule(training: TrainingConfig, steps_per_epoch: int = 1):
     config = dict(options)
     if class_name != "PiecewiseConstantDecay":
         config["initial_learning_rate"] = training.learning_rate
+    known = f"known short names: none, {', '.join(SCHEDULE_NAMES)}, or a Keras schedule class"
     try:
-        return keras.optimizers.schedules.deserialize({"class_name": class_name,
-                                                       "config": config})
+        schedule = keras.optimizers.schedules.deserialize({"class_name": class_name,
+                                                           "config": config})
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"training.schedule {name!r} with options {options}: {err}; known "
-                          f"short names: none, {', '.join(SCHEDULE_NAMES)}") from None
+        raise ConfigError(f"training.schedule {name!r} with options {options}: {err}; "
+                          f"{known}") from None
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        raise ConfigError(f"training.schedule: unknown {name!r}; {known}")
+    return schedule
 
 
 def build_optimizer(training: TrainingConfig, steps_per_epoch: int = 1):
@@ -94,10 +98,14 @@ def build_optimizer(training: TrainingConfig, steps_per_epoch: int = 1):
                           "training.learning_rate, not here")
     schedule = build_schedule(training, steps_per_epoch)
     try:
-        return keras.optimizers.get({"class_name": name,
-                                     "config": {"learning_rate": schedule, **options}})
+        optimizer = keras.optimizers.get({"class_name": name,
+                                          "config": {"learning_rate": schedule, **options}})
     except (TypeError, ValueError) as err:
         raise ConfigError(f"training.optimizer {name!r} with options {options}: {err}") from None
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ConfigError(f"training.optimizer: unknown {name!r} (a Keras optimizer name: "
+                          "sgd, adam, adamw, rmsprop, ...)")
+    return optimizer
 
 
 def check_recipe(training: TrainingConfig) -> None:
