@@ -153,8 +153,19 @@ def apply_overrides(data: dict, overrides: list[str] | Mapping[str, Any]) -> dic
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"override {key}: {part} is not a mapping")
-        target[parts[-1]] = value
+        old = target.get(parts[-1])
+        target[parts[-1]] = (merge(old, value) if isinstance(old, dict)
+                             and isinstance(value, Mapping) else value)
     return data
+
+
+def merge(base: Mapping, top: Mapping) -> dict:
+    """``top`` over ``base``: mappings merged key by key, other values replaced."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = (merge(out[key], value) if isinstance(value, Mapping)
+                    and isinstance(out.get(key), Mapping) else value)
+    return out
 
 
 def _split_override(item: str) -> tuple[str, Any]:
@@ -398,5 +409,5 @@ def dump_yaml(config) -> str:
 __all__ = ["CLASSES_TARGET", "CONTINUOUS_TARGETS", "Cell", "ConfigError", "ExperimentConfig",
            "InputOptions", "LossConfig", "LossTerm", "OptimizerConfig", "ScheduleConfig",
            "TRANSCRIPT", "TrainingConfig", "apply_overrides", "coerce", "dump_yaml",
-           "experiments_dir", "feature_sets_of", "from_dict", "parse_input_mapping",
+           "experiments_dir", "feature_sets_of", "from_dict", "merge", "parse_input_mapping",
            "read_yaml", "to_dict"]

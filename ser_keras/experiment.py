@@ -92,15 +92,7 @@ def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:
         return data
     if str(base) in seen:
         raise ConfigError(f"{path}: extends {base} in a cycle ({' -> '.join(seen)})")
-    return _merge(read_experiment_yaml(experiment_path(str(base)), (*seen, str(base))), data)
-
-
-def _merge(base: dict, top: dict) -> dict:
-    out = dict(base)
-    for key, value in top.items():
-        out[key] = (_merge(out[key], value) if isinstance(value, dict)
-                    and isinstance(out.get(key), dict) else value)
-    return out
+    return cfg.merge(read_experiment_yaml(experiment_path(str(base)), (*seen, str(base))), data)
 
 
 def adhoc_experiment(model: str, *, dataset: str, class_set: str, protocol: str,
@@ -123,14 +115,10 @@ def adhoc_experiment(model: str, *, dataset: str, class_set: str, protocol: str,
               "inputs": ",".join(f"{k}={v}" for k, v in mapping.items())}
     data = {"name": f"{model}-{class_set}-{protocol}", "class_set": class_set,
             "protocol": protocol, "dataset": dataset, "scenario": scenario,
-            "inputs": mapping, "training": _plain(entry.training),
+            "inputs": mapping, "training": cfg.merge({}, entry.training),
             "description": f"ad-hoc run of {model} ({entry.description})",
             "cells": [{"id": f"{scenario}_{tag}", "model": model, "labels": labels}]}
     return experiment_from_dict(apply_overrides(data, list(overrides)), "command line")
-
-
-def _plain(mapping) -> dict:
-    return {k: (_plain(v) if isinstance(v, dict) else v) for k, v in dict(mapping).items()}
 
 
 # --------------------------------------------------------------------------------------------

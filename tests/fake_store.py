@@ -12,7 +12,7 @@ CODES = ("neu", "ang", "sad", "hap", "exc", "fru", "sur", "fea", "xxx")
 
 def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim: int = 5,
                     text_dim: int = 4, seed: int = 0, failed: tuple[str, ...] = (),
-                    with_text: bool = True) -> list[dict]:
+                    with_text: bool = True, id_prefix: str = "") -> list[dict]:
     """Write manifest + ``audio_feats`` + ``text_feats`` under ``root``; return the rows.
 
     Also written: ``audio_twin`` (a 2-dim sequence set with the frame counts of
@@ -29,7 +29,7 @@ def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim
                 scenario = "improvised" if turn % 2 == 0 else "scripted"
                 dialog = f"Ses{session:02d}F_{'impro' if scenario == 'improvised' else 'script'}01"
                 rows.append({
-                    "utt_id": f"{dialog}_{gender}{turn:03d}", "corpus": corpus,
+                    "utt_id": f"{id_prefix}{dialog}_{gender}{turn:03d}", "corpus": corpus,
                     "speaker": f"Ses{session:02d}{gender}", "gender": gender,
                     "session": session, "dialog": dialog, "scenario": scenario,
                     "label": CODES[(turn + session) % len(CODES)], "status": "ok",

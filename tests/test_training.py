@@ -175,7 +175,18 @@ def test_mixed_precision_job_trains_and_leaves_the_policy_as_it_was(fake_root, t
 
 
 def test_cross_corpus_job_tests_on_the_whole_other_corpus(fake_root, tmp_path):
-    other = make_fake_store(fake_root, corpus="demo", per_speaker=4, seed=5)
+    from ser_keras.data import ProtocolError
+
+    clash_root = fake_root / "clash"
+    make_fake_store(clash_root, corpus="iemocap")
+    make_fake_store(clash_root, corpus="demo", per_speaker=4, seed=5)
+    clash = _experiment(clash_root, epochs=1)
+    clash["test_dataset"] = "demo"
+    clash = experiment_from_dict(clash)
+    with pytest.raises(ProtocolError, match="share .* utt_id"):
+        run_job(clash, clash.cells[0], 0, 0, tmp_path, ExperimentData(clash),
+                log=lambda m: None)
+    other = make_fake_store(fake_root, corpus="demo", per_speaker=4, seed=5, id_prefix="d-")
     config = _experiment(fake_root, epochs=1)
     config["test_dataset"] = "demo"
     exp = experiment_from_dict(config)

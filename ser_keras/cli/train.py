@@ -94,15 +94,19 @@ def _experiment(args):
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    from ser_keras.training.strategy import make_strategy
+
     try:
+        # First: logical CPU devices (--cpu-replicas) must be set before TensorFlow starts,
+        # and resolving the experiment builds its optimizer.
+        strategy = make_strategy(args.strategy, args.cpu_replicas)
         exp = _experiment(args)
         cells = [exp.cell(c) for c in args.cells.split(",")] if args.cells else exp.cells
-        from ser_keras.training import ExperimentData, make_strategy, run_job
+        from ser_keras.training import ExperimentData, run_job
 
         data = ExperimentData(exp)
         # Combinations of finished runs (late fusion) come after the cells they read.
         cells = sorted(cells, key=lambda c: not data.plans[c.id].entry)
-        strategy = make_strategy(args.strategy, args.cpu_replicas)
         print(f"{exp.name} on {exp.dataset}: {len(cells)} cell(s), seeds {exp.seeds}, "
               f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
         started, done = time.perf_counter(), 0

@@ -63,13 +63,6 @@ def select_rows(rows: Sequence[dict], class_set: ClassSet, scenario: str = "mixe
     return kept, dict(sorted(left_out.items()))
 
 
-def open_inputs(store_root, corpus: str, features: dict[str, str],
-                expect: dict[str, dict] | None = None) -> dict[str, store.FeatureSet]:
-    """The feature set of each name (``{"audio": "mfcc39_smile", ...}``), validated."""
-    return {name: store.open_feature_set(store_root, corpus, fs, (expect or {}).get(name))
-            for name, fs in features.items()}
-
-
 # --------------------------------------------------------------------------------------------
 # Feeds
 # --------------------------------------------------------------------------------------------
@@ -374,10 +367,3 @@ def input_spec(feeds: Sequence[InputFeed] | Mapping[str, store.FeatureSet],
     else:
         spec["num_classes"] = int(num_classes)
     return spec
-
-
-def to_numpy_batches(dataset) -> list:
-    """The batches of a dataset as numpy (for the in-memory baseline of the benchmarks)."""
-    return [tuple(dict((k, np.asarray(v)) for k, v in part.items()) if isinstance(part, dict)
-                  else np.asarray(part) for part in element)
-            for element in dataset.as_numpy_iterator()]

@@ -52,8 +52,11 @@ class EpochSelector(keras.callbacks.Callback):
         write_history(self.directory / "history.csv", epoch, logs)
         value = logs[self.metric]
         best = self._best()
-        better = best is None or (value > best["value"] if self.greater_is_better
-                                  else value < best["value"])
+        # An undefined value (NaN) is never better; a defined one beats an undefined best.
+        better = value == value and (best is None or best["value"] != best["value"] or (
+            value > best["value"] if self.greater_is_better else value < best["value"]))
+        if best is None and not better:
+            better = True  # the first epoch is kept whatever it scores
         if better:
             tmp = self.directory / "best.tmp.weights.h5"
             self.model.save_weights(tmp)

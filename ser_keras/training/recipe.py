@@ -65,7 +65,7 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 def build_schedule(training: TrainingConfig, steps_per_epoch: int = 1):
     """The learning rate of the optimizer: a float or a Keras LearningRateSchedule."""
-    name, options = training.schedule.name, dict(training.schedule.options)
+    name, options = training.schedule.name, numbers(training.schedule.options)
     if name == "none":
         if options:
             raise ConfigError(f"training.schedule: 'none' takes no options, got {options}")
@@ -92,7 +92,7 @@ def build_schedule(training: TrainingConfig, steps_per_epoch: int = 1):
 
 def build_optimizer(training: TrainingConfig, steps_per_epoch: int = 1):
     """A fresh Keras optimizer of the recipe (build it inside the strategy scope)."""
-    name, options = training.optimizer.name, dict(training.optimizer.options)
+    name, options = training.optimizer.name, numbers(training.optimizer.options)
     if "learning_rate" in options:
         raise ConfigError("training.optimizer.options: set the rate with "
                           "training.learning_rate, not here")
@@ -108,9 +108,23 @@ def build_optimizer(training: TrainingConfig, steps_per_epoch: int = 1):
     return optimizer
 
 
+def numbers(options: dict) -> dict:
+    """Options with number-like strings as numbers (PyYAML reads ``1e-6`` as a string)."""
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, str):
+            try:
+                value = int(value) if value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                pass
+        out[key] = value
+    return out
+
+
 def check_recipe(training: TrainingConfig) -> None:
-    """Build the optimizer and schedule once, so a mistake stops before any data is read."""
-    build_optimizer(training, steps_per_epoch=1)
+    """Build the optimizer and schedule once, so a mistake stops before any data is read
+    (with many steps per epoch: the real count is known only once the fold is read)."""
+    build_optimizer(training, steps_per_epoch=10**6)
 
 
 __all__ = ["LinearWarmupDecay", "SCHEDULE_NAMES", "build_optimizer", "build_schedule",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -129,8 +128,9 @@ class ExperimentData:
         feeds = []
         for item in plan.inputs:
             if item.source == TRANSCRIPT:
-                texts = {r["utt_id"]: clean_transcript(r.get("text") or "")
-                         for r in self.rows(dataset)}
+                # Utterances without a transcript are left out (and counted), not fed as "".
+                texts = {r["utt_id"]: clean_transcript(r["text"])
+                         for r in self.rows(dataset) if (r.get("text") or "").strip()}
                 if not any(texts.values()):
                     raise ProtocolError(f"{dataset} has no transcripts: input {item.name} "
                                         "reads them; use an audio model (e.g. mlp)")
@@ -213,9 +213,13 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     plan = data.plans[cell_id]
     config = plan.config
     directory = run_dir(runs_root, config, cell_id, fold_index, seed)
-    job_config = dump_yaml(config) + "\n" + _job_yaml(cell_id, fold_index, seed)
-    if directory.exists() and not force:
-        _check_same_config(directory, config)
+    model_config = to_dict(plan.model_config) if plan.model_config is not None else None
+    job_config = (dump_yaml(config) + "\n" + _job_yaml(cell_id, fold_index, seed)
+                  + "\n" + yaml_dump({"model_config": model_config}))
+    if not force and any((directory / n).exists() for n in ("metrics.json", "best.json",
+                                                            "backup")):
+        # Only a folder that holds training: one that failed before it is simply redone.
+        _check_same_config(directory, config, model_config)
     if (directory / "metrics.json").exists() and not force:
         log(f"{cell_id} fold {fold_index} seed {seed}: done already ({directory})")
         return None
@@ -275,7 +279,12 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _check_same_config(directory: Path, config: ExperimentConfig) -> None:
+# Keys that may differ between runs of one job: where the store is, and which seeds and folds
+# the command asked for (the folder name says which job it is).
+_JOB_INDEPENDENT = ("data_dir", "seeds", "folds")
+
+
+def _check_same_config(directory: Path, config: ExperimentConfig, model_config) -> None:
     """A run folder holds one config: refuse to resume or skip a job made with another one."""
     import yaml
 
@@ -284,9 +293,11 @@ def _check_same_config(directory: Path, config: ExperimentConfig) -> None:
         return
     old = yaml.safe_load(path.read_text()) or {}
     old.pop("job", None)
-    new = to_dict(config)
-    differ = sorted(k for k in set(_flat(old)) | set(_flat(new))
-                    if k != "data_dir" and _flat(old).get(k) != _flat(new).get(k))
+    new = {**to_dict(config), "model_config": model_config}
+    old_flat, new_flat = _flat(old), _flat(new)
+    differ = sorted(k for k in set(old_flat) | set(new_flat)
+                    if k.split(".")[0] not in _JOB_INDEPENDENT
+                    and old_flat.get(k) != new_flat.get(k))
     if differ:
         raise ConfigError(f"{directory} holds a run made with another config (differs at "
                           f"{', '.join(differ[:6])}{' ...' if len(differ) > 6 else ''}); "
@@ -304,10 +315,13 @@ def _flat(mapping, prefix: str = "") -> dict:
 
 
 def _job_yaml(cell_id: str, fold: int, seed: int) -> str:
+    return yaml_dump({"job": {"cell": cell_id, "fold": fold, "seed": seed}})
+
+
+def yaml_dump(data: dict) -> str:
     import yaml
 
-    return yaml.safe_dump({"job": {"cell": cell_id, "fold": fold, "seed": seed}},
-                          sort_keys=False)
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def _write_predictions(path: Path, outcome: Outcome, classes) -> None:

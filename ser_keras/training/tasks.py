@@ -98,6 +98,11 @@ class SupervisedTask(Task):
                 raise ProtocolError(f"{config.test_dataset}'s feature sets differ from "
                                     f"{config.dataset}'s: prepare both with the same "
                                     "--features")
+            shared = {r["utt_id"] for r in rows} & {r["utt_id"] for r in test_rows}
+            if shared:
+                raise ProtocolError(f"{config.dataset} and {config.test_dataset} share "
+                                    f"{len(shared)} utt_id(s), e.g. {sorted(shared)[0]}: "
+                                    "cross-corpus tests need distinct ids")
             rows = rows + test_rows
             wanted["test"] = [r["utt_id"] for r in test_rows]
         class_set = get_class_set(config.class_set)
@@ -107,9 +112,13 @@ class SupervisedTask(Task):
             targets, lacking = data_input.label_indices(rows, class_set), {}
         parts, missing = {}, dict(lacking)
         for part, ids_wanted in wanted.items():
+            texts = [f.texts for f in feeds_of[part] if f.rank == "tokens"]
+            for u in ids_wanted:
+                if any(u not in t for t in texts):
+                    missing[u] = "no transcript"
             ids, without = data_input.available_ids(
                 data_input.distinct_sets(feeds_of[part]),
-                [u for u in ids_wanted if u in targets])
+                [u for u in ids_wanted if u in targets and all(u in t for t in texts)])
             parts[part] = ids
             missing.update(without)
             if not ids:
@@ -149,13 +158,13 @@ class SupervisedTask(Task):
         from ser_keras.training.recipe import build_optimizer
 
         training = ctx.config.training
+        loss = build_loss(training.loss, ctx.config.regression)
         with ctx.strategy.scope():
-            model.compile(optimizer=build_optimizer(training, steps_per_epoch),
-                          loss=build_loss(training.loss, ctx.config.regression),
+            model.compile(optimizer=build_optimizer(training, steps_per_epoch), loss=loss,
                           # XLA recompiles for every padded length and fails with 2 replicas
                           # (STACK.md): per-batch padding is the method, so no XLA.
                           jit_compile=False)
-        return build_loss(training.loss, ctx.config.regression)
+        return loss
 
     # --- fit, select, predict -------------------------------------------------------------
     def fit_select_predict(self, ctx: JobContext, inputs: JobInputs, directory: Path,
@@ -288,6 +297,14 @@ class LateFusionTask(Task):
         if weights is not None and (not isinstance(weights, list) or len(weights) != len(
                 sources) or any(not isinstance(w, (int, float)) or w < 0 for w in weights)):
             raise ConfigError(f"{where}.task_options.weights: one weight >= 0 per source")
+        if weights is not None and sum(weights) <= 0:
+            raise ConfigError(f"{where}.task_options.weights: must not all be 0")
+        for source in sources:
+            other = exp.for_cell(source)
+            if other.class_set != config.class_set or other.dataset != config.dataset:
+                raise ConfigError(f"{where}.task_options.sources: {source} is on "
+                                  f"{other.dataset}/{other.class_set}, this cell on "
+                                  f"{config.dataset}/{config.class_set}")
         if config.regression:
             raise ConfigError(f"{where}: late fusion averages class probabilities")
 
