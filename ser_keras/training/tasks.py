@@ -73,6 +73,12 @@ class SupervisedTask(Task):
     name = "supervised"
 
     def run(self, ctx: JobContext) -> Outcome:
+        import keras
+
+        # Seed before anything random is built (tf.data shuffles and crops take their seeds
+        # from the global seed too): a job's numbers never depend on the jobs that ran
+        # before it in the same process (`--folds 3` alone == fold 3 of a full run).
+        keras.utils.set_random_seed(ctx.seed)
         inputs = self.build_inputs(ctx)
         return self.fit_select_predict(ctx, inputs, ctx.directory)
 
