@@ -20,7 +20,8 @@ def _array(i):
     return np.arange((i + 1) * 3, dtype=np.float32).reshape(i + 1, 3) / 7
 
 
-def _write_all(root, sha, ids, description=DESCRIPTION, only=None):
+def _write_all(root, sha, ids, description=DESCRIPTION, only=None, array=_array,
+               failed=()):
     writer = store.FeatureSetWriter(root, "toy", description, sha, ids, shard_size=3,
                                     log=lambda m: None)
     for index in writer.pending():
@@ -28,7 +29,10 @@ def _write_all(root, sha, ids, description=DESCRIPTION, only=None):
             continue
         shard = writer.open_shard(index)
         for u in writer.shards[index]:
-            shard.write(u, _array(int(u[1:])))
+            if u in failed:
+                shard.fail(u, "extract_error: test")
+            else:
+                shard.write(u, array(int(u[1:])))
         shard.commit()
     return writer
 
@@ -142,12 +146,7 @@ def test_lengths_of_a_sequence_set_are_in_the_markers_and_match_the_arrays(tmp_p
 
 def test_lengths_of_a_vector_set_are_one(tmp_path):
     sha, ids = _manifest(tmp_path)
-    writer = store.FeatureSetWriter(tmp_path, "toy", VECTOR, sha, ids, 3, log=lambda m: None)
-    for index in writer.pending():
-        shard = writer.open_shard(index)
-        for u in writer.shards[index]:
-            shard.write(u, np.full(3, int(u[1:]), np.float32))
-        shard.commit()
+    writer = _write_all(tmp_path, sha, ids, VECTOR, array=lambda i: np.full(3, i, np.float32))
     assert [m["lengths"] for m in _markers(writer.directory)] == [[1, 1, 1], [1, 1, 1], [1]]
     fs = store.open_feature_set(tmp_path, "toy", "toy")
     data = fs.to_dict()
@@ -290,15 +289,7 @@ def test_a_marker_without_lengths_is_an_incomplete_shard(tmp_path, edit):
 
 def test_longest(tmp_path):
     sha, ids = _manifest(tmp_path)
-    writer = store.FeatureSetWriter(tmp_path, "toy", DESCRIPTION, sha, ids, 3, log=lambda m: None)
-    for index in writer.pending():
-        shard = writer.open_shard(index)
-        for u in writer.shards[index]:
-            if u == "u05":
-                shard.fail(u, "extract_error: test")
-            else:
-                shard.write(u, _array(int(u[1:])))
-        shard.commit()
+    _write_all(tmp_path, sha, ids, failed=("u05",))
     fs = store.open_feature_set(tmp_path, "toy", "toy")
     assert fs.longest(fs.utt_ids) == 7 and fs.longest() == 7
     assert fs.longest(["u00", "u02"]) == 3 and fs.longest(iter(["u04"])) == 5

@@ -25,7 +25,6 @@ from typing import Callable, Sequence
 from ser_keras.errors import ProtocolError  # noqa: F401  (re-exported)
 
 
-
 @dataclasses.dataclass
 class Fold:
     index: int
