@@ -44,17 +44,17 @@ def _register(class_set: ClassSet) -> None:
     CLASS_SETS[class_set.name] = class_set
 
 
-# ho2020 Sec. IV-A / Table 3; alqurashi2024; triantafyllopoulos2022: excited merged into happy.
+# ho2020 Sec. IV-B / Table 3; alqurashi2024; triantafyllopoulos2022: excited merged into happy.
 _register(ClassSet(
     "iemocap4", ("neutral", "angry", "sad", "happy"),
     {"neu": "neutral", "ang": "angry", "sad": "sad", "hap": "happy", "exc": "happy"},
-    _IEMOCAP_LIKE, "ho2020 Sec. IV-A: four emotions (neutral, angry, sad, happy/excited)"))
-# ho2020 Sec. IV-A / Table 4: eight emotions, disgust and other dropped (too few samples).
+    _IEMOCAP_LIKE, "ho2020 Sec. IV-B: four emotions (neutral, angry, sad, happy/excited)"))
+# ho2020 Sec. IV-B / Table 4: eight emotions, disgust and other dropped (too few samples).
 _register(ClassSet(
     "iemocap8", ("neutral", "frustrated", "angry", "sad", "happy", "surprise", "excited", "fear"),
     {"neu": "neutral", "fru": "frustrated", "ang": "angry", "sad": "sad", "hap": "happy",
      "sur": "surprise", "exc": "excited", "fea": "fear"},
-    _IEMOCAP_LIKE, "ho2020 Sec. IV-A: eight emotions; disgust and other dropped"))
+    _IEMOCAP_LIKE, "ho2020 Sec. IV-B: eight emotions; disgust and other dropped"))
 
 # ho2020 Table 2 / Sec. IV-A: MELD's seven emotions, official label strings.
 _register(ClassSet(

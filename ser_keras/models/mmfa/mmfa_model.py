@@ -45,7 +45,7 @@ AUDIO_INPUT = InputDecl("audio", "sequence", default="mfcc39_smile", paper_dim=3
 # ho2020 Sec. III-A: BERT-base token embeddings, 768 dims per token.
 TEXT_INPUT = InputDecl("text", "sequence", default="bert_tokens", paper_dim=768,
                        description="token embeddings of the transcript (paper: BERT-base 768)")
-PAPER_NUM_CLASSES = 4  # ho2020 Sec. IV-A: four emotions is the main class set (Table 3)
+PAPER_NUM_CLASSES = 4  # ho2020 Sec. IV-B: four emotions is the main class set (Table 3)
 
 # The recipe of ad-hoc runs (``ser-train --model mmfa``), in the shape of TrainingConfig.
 TRAINING = {
