@@ -20,6 +20,7 @@ from data_prep.features.librosa_sets import (
     Mfcc39Mean,
     Prosody8,
     Raw,
+    RawFixed,
     expected_frames,
 )
 
@@ -49,13 +50,13 @@ SEQUENCE_SETS = [(Mfcc39, 400, 160), (LogMel64, 512, 160), (Mel, 2048, 512),
 def test_class_vars():
     names = [c.name for c in LIBROSA_SETS]
     assert names == ["mfcc39", "mfcc39_mean", "logmel64", "mel", "mel_mean", "chroma",
-                     "chroma_mean", "raw", "prosody8"]
+                     "chroma_mean", "raw", "raw_fixed", "prosody8"]
     dims = {c.name: (c.dim, c.rank) for c in LIBROSA_SETS}
     assert dims == {"mfcc39": (39, "sequence"), "mfcc39_mean": (39, "vector"),
                     "logmel64": (64, "sequence"), "mel": (128, "sequence"),
                     "mel_mean": (128, "vector"), "chroma": (12, "sequence"),
                     "chroma_mean": (12, "vector"), "raw": (1, "sequence"),
-                    "prosody8": (8, "vector")}
+                    "raw_fixed": (48000, "vector"), "prosody8": (8, "vector")}
     for cls in LIBROSA_SETS:
         assert issubclass(cls, AudioFeature) and dataclasses.is_dataclass(cls)
         f = cls()
@@ -176,6 +177,18 @@ def test_raw_round_trip():
     assert Raw().extract(np.zeros(0, np.float32)).shape == (1, 1)
     # float64 input is converted, not rejected
     np.testing.assert_array_equal(Raw().extract(y.astype(np.float64))[:, 0], y)
+
+
+def test_raw_fixed_pads_and_cuts_to_three_seconds():
+    y = _speechlike(12345)
+    out = RawFixed().extract(y)
+    assert out.shape == (48000,) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:12345], y)
+    assert not out[12345:].any()                      # zero-padded at the end
+    long = _speechlike(60000)
+    np.testing.assert_array_equal(RawFixed().extract(long), long[:48000])  # first 3 s kept
+    with pytest.raises(ValueError, match="48000 samples"):
+        RawFixed(seconds=2.0)
 
 
 # ---------------------------------------------------------------------- prosody8

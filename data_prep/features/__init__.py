@@ -6,7 +6,7 @@ processes on a decoded signal; text sets run in the main process on batches of t
 | family | module | sets |
 |---|---|---|
 | openSMILE | ``smile``, ``gemaps`` | mfcc39_smile; egemaps_lld, egemaps_func, gemaps_func (one pass) |
-| librosa | ``librosa_sets`` | mfcc39, mfcc39_mean, logmel64, mel, mel_mean, chroma, chroma_mean, raw, prosody8 |
+| librosa | ``librosa_sets`` | mfcc39, mfcc39_mean, logmel64, mel, mel_mean, chroma, chroma_mean, raw, raw_fixed, prosody8 |
 | BERT (keras-hub) | ``bert`` | bert_tokens, bert_mean |
 """
 from __future__ import annotations

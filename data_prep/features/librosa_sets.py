@@ -1,4 +1,4 @@
-"""librosa feature sets: MFCC, log-Mel, Mel, chroma, raw waveform and eight handcrafted features.
+"""librosa feature sets: MFCC, log-Mel, Mel, chroma, raw waveform (whole or fixed-length) and eight handcrafted features.
 
 Papers (``/work/shared/PAPERS.md``):
 
@@ -341,6 +341,37 @@ class Raw(_LibrosaMixin, AudioFeature):
         return _finite32(_prepare(signal, 1).reshape(-1, 1))
 
 
+@dataclasses.dataclass
+class RawFixed(_LibrosaMixin, AudioFeature):
+    """``raw_fixed``: the first ``seconds`` of the 16 kHz waveform as one vector, float32
+    ``(seconds * 16000,)`` (kakuba2023 Table 4 "Raw signal", fed to the Fig. 2 model).
+
+    kakuba2023 feeds utterance-level vectors to its Fig. 2 CNN and lists "Raw signal" beside
+    the frame means of Mel, MFCC and chroma, without saying how a waveform became a vector (a
+    per-frame mean of a waveform is its DC offset, ~0: no reading gives 81 % accuracy from
+    that). We read it as the fixed-length waveform itself, as the Kaggle-style librosa
+    pipelines this recipe comes from do (``librosa.load(duration=...)``): paper is silent; we
+    use the first 3 s (EmoDB's utterances average ~2.8 s) because a fixed length is what a
+    vector input needs; shorter signals are zero-padded at the end, longer ones cut. The
+    samples are the input values unchanged.
+    """
+
+    name: ClassVar[str] = "raw_fixed"
+    dim: ClassVar[int] = 48000
+    rank: ClassVar[str] = "vector"
+
+    # paper is silent; 3 s x 16 kHz = 48000 samples (the set's dim; see the class docstring).
+    seconds: float = 3.0
+
+    def __post_init__(self) -> None:
+        if int(round(self.seconds * self.sample_rate)) != self.dim:
+            raise ValueError(f"raw_fixed holds {self.dim} samples ({self.dim / 16000:g} s)")
+
+    def extract(self, signal: np.ndarray) -> np.ndarray:
+        y = _prepare(signal, self.dim)[:self.dim]
+        return _finite32(y)
+
+
 # --------------------------------------------------------------------------------------------
 PROSODY8_COLUMNS = ("sig_mean", "sig_std", "rms_mean", "rms_std", "silence", "harmonic",
                     "auto_corr_max", "auto_corr_std")
@@ -422,5 +453,5 @@ class Prosody8(_LibrosaMixin, AudioFeature):
 
 
 LIBROSA_SETS: tuple[type, ...] = (Mfcc39, Mfcc39Mean, LogMel64, Mel, MelMean, Chroma,
-                                  ChromaMean, Raw, Prosody8)
+                                  ChromaMean, Raw, RawFixed, Prosody8)
 """The classes of this module, for registration."""

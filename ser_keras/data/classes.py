@@ -73,6 +73,11 @@ _register(ClassSet(
     {"N": "neutral", "A": "angry", "S": "sad", "H": "happy"},
     ("msp-podcast",), "triantafyllopoulos2022: MSP-Podcast neutral, angry, sad, happy"))
 # kakuba2023 Table 4: EmoDB's seven emotions (file-name letters).
+# kakuba2023 Table 4 (columns CH CS CA CN): EmoDB's happy, sad, angry and neutral.
+_register(ClassSet(
+    "emodb4", ("happy", "sad", "angry", "neutral"),
+    {"F": "happy", "T": "sad", "W": "angry", "N": "neutral"}, ("emodb",),
+    "kakuba2023 Table 4: EmoDB happiness, sadness, anger, neutral"))
 _register(ClassSet(
     "emodb7", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
     {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
@@ -83,12 +88,19 @@ _RAVDESS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "an
 _register(ClassSet(
     "ravdess8", ("neutral", "calm", "happy", "sad", "angry", "fear", "disgust", "surprise"),
     _RAVDESS, ("ravdess",), "RAVDESS file-name emotion codes 01-08"))
-# kakuba2023 Tables 6-8: seven emotions (angry, disgust, fear, happy, sad, surprise, neutral);
-# RAVDESS's "calm" is the one of its eight left out.
+# kakuba2023 Tables 3, 7, 8: seven emotions (Table 8's columns CA CD CF CH CS CP CN: angry,
+# disgust, fear, happy, sad, surprise, neutral) of RAVDESS's eight. Table 3 says "1440 samples
+# used, 7 emotions": only merging calm into neutral keeps all 1440 speech files (dropping calm
+# leaves 1248), so ravdess7 merges calm into neutral; ravdess7-nocalm is the other reading.
 _SEVEN = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+_RAVDESS7 = {**_RAVDESS, "02": "neutral"}
+_RAVDESS7_NOCALM = {k: v for k, v in _RAVDESS.items() if v != "calm"}
 _register(ClassSet(
-    "ravdess7", _SEVEN, {k: v for k, v in _RAVDESS.items() if v != "calm"}, ("ravdess",),
-    "kakuba2023 Table 8: RAVDESS without calm"))
+    "ravdess7", _SEVEN, _RAVDESS7, ("ravdess",),
+    "kakuba2023 Table 3 (1440 samples, 7 emotions): RAVDESS with calm merged into neutral"))
+_register(ClassSet(
+    "ravdess7-nocalm", _SEVEN, _RAVDESS7_NOCALM, ("ravdess",),
+    "kakuba2023 Table 8, the other reading: RAVDESS without calm (1248 samples)"))
 _SAVEE = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "sa": "sad",
           "su": "surprise", "n": "neutral"}
 _register(ClassSet("savee7", _SEVEN, _SAVEE, ("savee",), "SAVEE file-name prefixes"))
@@ -96,11 +108,15 @@ _TESS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy
          "sad": "sad", "ps": "surprise", "neutral": "neutral"}
 _register(ClassSet("tess7", _SEVEN, _TESS, ("tess",),
                    "TESS folders; pleasant surprise counted as surprise"))
-# kakuba2023 Tables 6-8: RAVDESS + SAVEE + TESS pooled over their seven shared emotions. The
-# three corpora's codes do not overlap ("05", "a", "angry"), so one mapping reads all three.
+# kakuba2023 Tables 7-8: RAVDESS + SAVEE + TESS pooled over their seven shared emotions (the
+# dataset ``ravdess+savee+tess``). The three corpora's codes do not overlap ("05", "a",
+# "angry"), so one mapping reads all three; RAVDESS calm as in ravdess7 / ravdess7-nocalm.
 _register(ClassSet(
-    "rst7", _SEVEN, {**{k: v for k, v in _RAVDESS.items() if v != "calm"}, **_SAVEE, **_TESS},
-    ("ravdess", "savee", "tess"), "kakuba2023: RAVDESS + SAVEE + TESS, seven emotions"))
+    "rst7", _SEVEN, {**_RAVDESS7, **_SAVEE, **_TESS}, ("ravdess", "savee", "tess"),
+    "kakuba2023: RAVDESS (calm merged into neutral) + SAVEE + TESS, seven emotions"))
+_register(ClassSet(
+    "rst7-nocalm", _SEVEN, {**_RAVDESS7_NOCALM, **_SAVEE, **_TESS},
+    ("ravdess", "savee", "tess"), "kakuba2023: RAVDESS (without calm) + SAVEE + TESS"))
 _register(ClassSet(
     "cremad6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),
     {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "SAD": "sad",
