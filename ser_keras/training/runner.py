@@ -30,6 +30,7 @@ from ser_keras import store
 from ser_keras.config import TRANSCRIPT, ExperimentConfig, dump_yaml, to_dict
 from ser_keras.data import get_class_set, make_folds
 from ser_keras.data import input as data_input
+from ser_keras.data import pooled
 from ser_keras.data.text import clean_transcript
 from ser_keras.errors import ConfigError, ProtocolError, StoreError
 from ser_keras.evaluation import classification_report, regression_report
@@ -63,20 +64,28 @@ class ExperimentData:
         from ser_keras.data import CLASS_SETS
 
         class_set = get_class_set(config.class_set)
-        if dataset not in class_set.corpora:
-            fitting = sorted(n for n, c in CLASS_SETS.items() if dataset in c.corpora)
-            raise ProtocolError(f"class set {config.class_set} reads the codes of "
-                                f"{', '.join(class_set.corpora)}, not {dataset}; "
-                                f"class sets for {dataset}: {', '.join(fitting) or 'none'}")
+        for corpus in pooled.parts(dataset):
+            if corpus not in class_set.corpora:
+                fitting = sorted(n for n, c in CLASS_SETS.items()
+                                 if set(pooled.parts(dataset)) <= set(c.corpora))
+                raise ProtocolError(f"class set {config.class_set} reads the codes of "
+                                    f"{', '.join(class_set.corpora)}, not {corpus}; "
+                                    f"class sets for {dataset}: {', '.join(fitting) or 'none'}")
 
     @property
     def data_dir(self) -> str:
         return self.exp.data_dir
 
     def rows(self, dataset: str) -> list[dict]:
+        """The manifest rows of a corpus, or of a pool (``ravdess+savee+tess``: ids and
+        speakers qualified by corpus, ``ser_keras.data.pooled``)."""
         if dataset not in self._rows:
-            self._rows[dataset] = store.read_manifest(store.manifest_path(self.data_dir,
-                                                                         dataset))
+            if pooled.is_pooled(dataset):
+                self._rows[dataset] = pooled.pool_rows(
+                    {corpus: self.rows(corpus) for corpus in pooled.parts(dataset)})
+            else:
+                self._rows[dataset] = store.read_manifest(store.manifest_path(self.data_dir,
+                                                                             dataset))
         return self._rows[dataset]
 
     def rows_for(self, config: ExperimentConfig, dataset: str | None = None
@@ -106,6 +115,9 @@ class ExperimentData:
 
     def feature_set(self, dataset: str, name: str) -> store.FeatureSet:
         key = (dataset, name)
+        if key not in self._sets and pooled.is_pooled(dataset):
+            self._sets[key] = pooled.PooledFeatureSet(
+                [self.feature_set(corpus, name) for corpus in pooled.parts(dataset)])
         if key not in self._sets:
             has_text = any(r.get("text") for r in self.rows(dataset))
             try:
