@@ -55,6 +55,20 @@ def test_classification_metrics_match_hand_counts():
     assert m["log_loss"] == pytest.approx(-(4 * math.log(0.775) + 2 * math.log(0.075)) / 6)
 
 
+def test_thresholded_metrics_count_class_entries_above_one_half():
+    """kakuba2023's P, R (Keras Precision() / Recall() at 0.5) and F1 = 2PR / (P + R)."""
+    y = np.array([0, 1, 2, 2])
+    prob = np.array([[0.9, 0.05, 0.05],    # true 0 above 0.5: TP
+                     [0.6, 0.3, 0.1],      # 0 above 0.5 but true 1: FP, true 1 missed
+                     [0.4, 0.3, 0.3],      # nothing above 0.5: true 2 missed (argmax 0)
+                     [0.1, 0.1, 0.8]])     # TP
+    assert compute("precision_thresholded", y, prob) == pytest.approx(2 / 3)
+    assert compute("recall_thresholded", y, prob) == pytest.approx(2 / 4)
+    assert compute("f1_thresholded", y, prob) == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+    assert compute("accuracy", y, prob) == pytest.approx(2 / 4)
+    assert get_metric("keras_precision").name == "precision_thresholded"
+
+
 def test_classification_report_layout_and_per_class_values():
     report = classification_report(Y_TRUE, PROBS, CLASSES)
     assert list(report) == ["kind", "classes", "n_test", "metrics", "per_class",
@@ -151,7 +165,8 @@ def test_metric_names_and_directions():
     assert metric_names("classification") == sorted(
         ["accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted",
          "f1_weighted", "fbeta_weighted", "precision_macro", "recall_macro", "f1_macro",
-         "roc_auc_macro", "log_loss"])
+         "roc_auc_macro", "log_loss", "precision_thresholded", "recall_thresholded",
+         "f1_thresholded"])
     assert metric_names() == sorted(metric_names("classification") + metric_names("regression"))
     lower = {name for name, metric in METRICS.items() if not metric.greater_is_better}
     assert lower == {"log_loss", "mse", "mae"}

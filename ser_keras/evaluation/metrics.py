@@ -37,6 +37,7 @@ from ser_keras.registry import Registry
 
 FBETA = 0.5  # beta of ``fbeta_weighted``: below 1, precision weighs more than recall
 LOG_LOSS_EPS = 1e-7  # probabilities are clipped to [LOG_LOSS_EPS, 1] before the log loss
+THRESHOLD = 0.5  # of the *_thresholded metrics: Keras' Precision() / Recall() default
 KINDS = ("classification", "regression")
 
 
@@ -144,6 +145,17 @@ def _roc_auc_macro(y_true, y_prob) -> Optional[float]:
     return _mean_defined(roc_auc_per_class(y_true, y_prob))
 
 
+def _thresholded(score):
+    """``score`` (sklearn, average="micro") on the one-hot truth vs. probabilities > 0.5: what
+    Keras' ``Precision()`` / ``Recall()`` metrics report on a softmax output (their default
+    threshold 0.5, counted over every class entry)."""
+    def fn(y, _pred, prob, k) -> float:
+        truth = np.eye(k, dtype=int)[y]
+        chosen = (prob > THRESHOLD).astype(int)
+        return score(truth, chosen, average="micro", zero_division=0)
+    return fn
+
+
 def _log_loss(y, _pred, prob, k) -> float:
     prob = np.clip(prob, LOG_LOSS_EPS, 1.0)
     with warnings.catch_warnings():
@@ -241,6 +253,15 @@ _add("recall_macro", _C, True, _prf(skm.recall_score, "macro"),
      "y_true counts as 0)")
 _add("f1_macro", _C, True, _prf(skm.f1_score, "macro"),
      "unweighted mean of the per-class F1 scores over all k classes")
+_add("precision_thresholded", _C, True, _classification(_thresholded(skm.precision_score)),
+     f"Keras' Precision() on softmax outputs: over all class entries, predicted = probability "
+     f"> {THRESHOLD}; TP / (TP + FP) (kakuba2023's P, whose F1 is 2PR / (P + R))",
+     aliases=("keras_precision",))
+_add("recall_thresholded", _C, True, _classification(_thresholded(skm.recall_score)),
+     f"Keras' Recall() on softmax outputs: fraction of samples whose true class has "
+     f"probability > {THRESHOLD}", aliases=("keras_recall",))
+_add("f1_thresholded", _C, True, _classification(_thresholded(skm.f1_score)),
+     "harmonic mean of precision_thresholded and recall_thresholded", aliases=("keras_f1",))
 _add("roc_auc_macro", _C, True, _roc_auc_macro,
      "mean one-vs-rest ROC-AUC over the classes where it is defined (present in y_true and "
      "not the only class); None when no class has one")

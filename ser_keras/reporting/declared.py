@@ -16,13 +16,15 @@ A paper declares each of its tables as rows x columns over axes; no code names a
   in a table with a ``class`` axis, a per-class statistic (``precision``, ``recall``, ``f1``,
   ``support``, ``roc_auc``), or, with a ``target`` axis, a regression metric read per target;
   ``kind`` is ``percent``, ``count`` or ``number``; ``published`` is the metric's name in
-  published.csv (default: the header).
+  published.csv (default: the header); ``for_class`` makes a per-class statistic of one class
+  a column of a table without a ``class`` axis (kakuba2023's per-class recall columns).
 - ``group_by``: an axis; the columns repeat once per value, under its display name.
 - ``published``: the published.csv row of a position, as a template per key column, filled
   with the position's axis values (an axis the table lacks reads ""), ``{table}`` (the
   table's name), ``{header}``, ``{metric}`` and ``{published}`` (the column's).
 - ``experiment`` (whose runs fill it), ``dataset`` (the paper's corpus), ``class_set`` (runs
-  of another are left out), ``expected_folds`` (fewer are marked (n=k)), ``figures``
+  of another are left out; ``class_sets`` names another per dataset, e.g. the class set of a
+  stand-in corpus), ``expected_folds`` (fewer are marked (n=k)), ``figures``
   (confusion / ROC PNGs per cell), ``per_dataset`` (false: one table over every dataset of
   the experiment, ``<paper>_<table>_all``, for cells that name their corpus).
 - ``display`` / ``headers``: how axis values / axis names are printed (default: underscores
@@ -66,6 +68,7 @@ class ColumnDecl:
     metric: str                # metric registry name, or a per-class statistic (class axis)
     kind: str = "percent"      # key of tables.KINDS
     published: str = ""        # the metric's name in published.csv; "" = the header
+    for_class: str = ""        # a per-class statistic of this one class, in any table
 
     @property
     def published_name(self) -> str:
@@ -83,6 +86,7 @@ class TableDecl:
     rows: list[str]            # row axes, outermost first
     columns: list[ColumnDecl]
     class_set: str = ""        # runs of another class set are left out; needed by a class axis
+    class_sets: dict[str, str] = dataclasses.field(default_factory=dict)  # dataset -> its own
     expected_folds: int = 1    # folds of the protocol; a cell with fewer is marked (n=k)
     description: str = ""
     figures: bool = False      # confusion / ROC figures per cell
@@ -122,7 +126,15 @@ class TableDecl:
             at = f"{where}.columns[{j}]"
             if column.kind not in KINDS:
                 raise ConfigError(f"{at}.kind: {column.kind!r}; known: {', '.join(KINDS)}")
-            self._metric_name(column.metric, f"{at}.metric")
+            self._metric_name(column.metric, f"{at}.metric", column.for_class)
+            if column.for_class and CLASS_AXIS in used:
+                raise ConfigError(f"{at}.for_class: a table with a {CLASS_AXIS!r} axis takes "
+                                  "the class from its rows")
+            if column.for_class and self.class_set:
+                known = get_class_set(self.class_set).classes
+                if column.for_class not in known:
+                    raise ConfigError(f"{at}.for_class: {column.for_class!r} not in class set "
+                                      f"{self.class_set} ({', '.join(known)})")
         if self.published is not None:
             allowed = {*TEMPLATE_FIELDS, CLASS_AXIS, TARGET_AXIS, *self.axes, *used}
             for key, template in self.published.items():
@@ -144,9 +156,9 @@ class TableDecl:
                               f"{self.class_set} ({', '.join(classes)})")
         return list(chosen)
 
-    def _metric_name(self, name: str, where: str) -> str:
+    def _metric_name(self, name: str, where: str, for_class: str = "") -> str:
         """The tidy metric an entry reads: a per-class statistic or a canonical metric name."""
-        if CLASS_AXIS in self.table_axes:
+        if CLASS_AXIS in self.table_axes or for_class:
             if name not in CLASS_STATS:
                 raise ConfigError(f"{where}: {name!r} is no per-class statistic (a table with "
                                   f"a {CLASS_AXIS!r} axis); known: {', '.join(CLASS_STATS)}")
@@ -203,13 +215,14 @@ class TableDecl:
                 cell = cell_of({a: where[a] for a in self.label_axes})
                 cls = where.get(CLASS_AXIS, where.get(TARGET_AXIS, ""))
                 for column in self.columns:
-                    metric = self._metric_name(column.metric, self.name)
-                    entries.append(Entry(cell, metric, cls, self._published_key(
-                        where, column, metric)))
+                    metric = self._metric_name(column.metric, self.name, column.for_class)
+                    entries.append(Entry(cell, metric, column.for_class or cls,
+                                         self._published_key(where, column, metric)))
             rows.append(Row(labels, tuple(entries)))
         return TableSpec(
             paper=self.paper, name=self.name, label=self.label, title=self.title,
-            experiment=self.experiment, class_set=self.class_set, dataset=self.dataset,
+            experiment=self.experiment, class_set=self.class_set,
+            class_sets=tuple(sorted(self.class_sets.items())), dataset=self.dataset,
             expected_folds=self.expected_folds,
             row_header=tuple(self.header_of(a) for a in self.rows), columns=columns,
             rows=tuple(rows), description=self.description, figures=self.figures,

@@ -76,6 +76,11 @@ class TableSpec:
     description: str = ""      # one paragraph for the caption
     figures: bool = False      # write per-cell confusion / ROC figures from this table's runs
     per_dataset: bool = True   # one table per dataset with runs; False: one over all of them
+    class_sets: tuple[tuple[str, str], ...] = ()  # (dataset, its class set) where not class_set
+
+    def class_set_for(self, dataset: str) -> str:
+        """The class set whose runs fill the table on ``dataset`` ("" accepts any)."""
+        return dict(self.class_sets).get(dataset, self.class_set)
 
     def __post_init__(self):
         for row in self.rows:
@@ -154,7 +159,8 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     mine = runs[runs["experiment"] == spec.experiment]
     if dataset != ALL_DATASETS:
         mine = mine[mine["dataset"] == dataset]
-    refused = (mine["class_set"] != spec.class_set if spec.class_set
+    class_set = spec.class_set_for(dataset)
+    refused = (mine["class_set"] != class_set if class_set
                else pd.Series(False, index=mine.index))
     refused_runs = sorted(mine.loc[refused, "run_dir"].unique())
     mine = mine[~refused]
@@ -300,7 +306,7 @@ def _markdown_status(result: TableResult) -> list[str]:
         out.append("")
     if result.refused_runs:
         out.append(f"{len(result.refused_runs)} run(s) of {result.spec.experiment} left out: "
-                   f"class set is not {result.spec.class_set}.")
+                   f"class set is not {result.spec.class_set_for(result.dataset)}.")
         out.append("")
     if result.notes:
         out += ["Notes on the published numbers (†):", ""]
