@@ -211,6 +211,10 @@ class InputOptions:
     crop_frames: int | None = None      # the same in frames (steps of the feature set)
     pad_to_seconds: float | None = None  # pad (or cut) every sample to a fixed length
     pad_to_frames: int | None = None
+    # pad every batch to the longest sample of the feature set (all its utterances), as
+    # kakuba2023 Sec. III-D does ("we keep track of the maximum number of frames and apply
+    # padding"); masks still mark the padding. Default: each batch to its own longest.
+    pad_to_longest: bool = False
     preprocessor: str | None = None     # transcript inputs: keras-hub preset or local HF dir
     max_tokens: int | None = None       # transcript inputs: sequence length of the packer
 
@@ -224,6 +228,8 @@ class InputOptions:
         pads = [n for n in ("pad_to_seconds", "pad_to_frames") if getattr(self, n) is not None]
         if len(crops) > 1 or len(pads) > 1:
             raise ConfigError(f"{where}: give one of {crops or pads}, not both")
+        if self.pad_to_longest and pads:
+            raise ConfigError(f"{where}: pad_to_longest or {pads[0]}, not both")
 
     @property
     def crops(self) -> bool:

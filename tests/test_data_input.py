@@ -178,6 +178,25 @@ def test_shuffle_is_seeded_and_padding_to_corpus_longest_uses_store_lengths(fake
     assert lengths == {max(sets["audio_feats"].lengths[u] for u in ids)}
 
 
+def test_pad_to_longest_pads_every_split_to_the_longest_sample_of_the_set(fake):
+    """kakuba2023 Sec. III-D: "we keep track of the maximum number of frames and apply
+    padding": one length for train, validation and test, masks marking the padding."""
+    _, rows, sets, labels = fake
+    feeds = [InputFeed("audio", "sequence", [sets["audio_feats"]],
+                       InputOptions(pad_to_longest=True))]
+    few = dict(list(labels.items())[:5])      # a small split: its own longest is shorter
+    longest = sets["audio_feats"].longest()
+    batches, ids = _batches(feeds, few)
+    assert {x["audio"].shape[1] for x, _ in batches} == {longest}
+    assert max(sets["audio_feats"].lengths[u] for u in ids) < longest
+    for x, _ in batches:
+        for i, u in enumerate(ids[:len(x["audio"])]):
+            assert x["audio_mask"][i].sum() == sets["audio_feats"].lengths[u]
+        break
+    with pytest.raises(ConfigError, match="pad_to_longest or pad_to_frames"):
+        InputOptions(pad_to_longest=True, pad_to_frames=9).validate("input_options.audio")
+
+
 def test_continuous_targets_skip_rows_without_values(fake):
     _, rows, sets, _ = fake
     values, lacking = data_input.continuous_targets(rows, ["valence", "arousal"])

@@ -96,7 +96,8 @@ class InputFeed:
                                       "mlp)" if found == "vector" else
                                       " (a frame-level set: use its *_mean variant or a "
                                       "sequence model)"))
-        if self.rank == "vector" and (self.options.crops or self.fixed_length is not None):
+        if self.rank == "vector" and (self.options.crops or self.fixed_length is not None
+                                      or self.options.pad_to_longest):
             raise ConfigError(f"input {self.name}: crops and fixed padding are for sequence "
                               "inputs")
 
@@ -314,6 +315,9 @@ def _padded_shapes(feeds, ids, regression: bool, n_targets: int, weighted: bool,
             length = feed.fixed_length
             if length is None and longest_in_corpus:
                 length = max(min(fs.longest(ids) for fs in feed.feature_sets), 1)
+            elif length is None and feed.options.pad_to_longest:
+                # every utterance of the set, so train, validation and test share one length
+                length = max(min(fs.longest() for fs in feed.feature_sets), 1)
             shapes[feed.name] = [length, feed.dim]
             shapes[f"{feed.name}_mask"] = [length]
         elif feed.rank == "vector":
