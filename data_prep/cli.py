@@ -3,6 +3,7 @@
     ser-prepare demo [--out DIR] [--size tiny|small|medium] [--seed N]
     ser-prepare iemocap /data/IEMOCAP_full_release [--out DIR] [--features mfcc39_smile,bert_tokens]
     ser-prepare iemocap /data/IEMOCAP_full_release --for ho2020/table3   # what that table reads
+    ser-prepare ravdess /data/RAVDESS --augment noise:snr=20,copies=1    # + noisy copies
 
 Re-running the same command skips what is complete and finishes what is not. The store root
 defaults to ``$SER_KERAS_DATA`` or ``./data``.
@@ -61,6 +62,10 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
                         help="worker processes for audio (default: all cores)")
     parser.add_argument("--shard-size", type=int, default=256,
                         help="utterances per TFRecord shard (default: %(default)s)")
+    parser.add_argument("--augment", metavar="noise[:snr=DB,copies=N]", default=None,
+                        help="add N noisy copies of every usable utterance (white Gaussian "
+                             "noise at DB dB SNR; defaults snr=20, copies=1) as rows "
+                             "<utt_id>~noise<k> with their own features (kakuba2023 Sec. III-D)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -91,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         print("ser-prepare: error: --workers must be >= 1", file=sys.stderr)
         return 2
     command = "ser-prepare " + " ".join(shlex.quote(a) for a in argv)
+    from data_prep.augment import parse_spec
+
+    try:
+        augment = parse_spec(args.augment)  # before any work: a typo fails in a second
+    except PrepareError as err:
+        print(f"ser-prepare: error: --augment: {err}", file=sys.stderr)
+        return 2
     if args.for_experiment:
         if args.features:
             print("ser-prepare: error: give --features or --for, not both", file=sys.stderr)
@@ -113,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = prepare(args.corpus, source, args.out, adapter, args.features,
                          text_encoder=args.text_encoder, workers=args.workers,
-                         shard_size=args.shard_size, progress=not args.quiet, command=command)
+                         shard_size=args.shard_size, progress=not args.quiet, command=command,
+                         augment=augment)
     except PrepareError as err:
         print(f"ser-prepare: error: {err}", file=sys.stderr)
         return 2

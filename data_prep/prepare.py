@@ -4,17 +4,27 @@
 
 1. scan: the corpus adapter lists every utterance with a status (label problems);
 2. audio check (worker processes): missing, unreadable, empty or silent audio get a status;
+   with ``augment`` (``--augment noise:snr=20,copies=2``, see ``data_prep.augment``) every
+   usable utterance then gets its augmented copies as extra rows;
 3. the manifest is written (``<out>/<corpus>/manifest.csv``);
 4. extraction: audio feature sets run in worker processes, each utterance decoded ONCE for all
-   requested audio sets; text sets run batched in this process. Each feature set is written
+   requested audio sets (a copy: its source's audio plus the copy's own noise); text sets run
+   batched in this process (a copy: its source's transcript). Each feature set is written
    shard by shard; complete shards are skipped on a re-run, so an interrupted prepare is
    finished by running the same command again.
+
+Copies are a pure function of the checked rows and the spec, so the same command writes the
+same manifest (same hash) and resumes. Another ``--augment`` (or none) writes another manifest:
+every requested set is then rebuilt by its writer (manifest hash changed), and sets of the
+store not requested this time are named in the log and the report as stale (readers refuse
+them until they are rebuilt).
 
 Memory stays bounded by one shard of features (``shard_size`` utterances) at a time.
 """
 from __future__ import annotations
 
 import collections
+import json
 import multiprocessing
 import os
 import platform
@@ -24,6 +34,7 @@ from typing import Callable, Sequence
 
 from tqdm import tqdm
 
+from data_prep import augment as augmentation
 from data_prep.audio import AudioError, check_audio, load_audio
 from data_prep.errors import PrepareError
 from data_prep.features import FEATURE_SETS, get_feature_set
@@ -74,13 +85,19 @@ def _extract(task: tuple) -> tuple[str, dict, str | None]:
     Feature sets of one ``group`` (e.g. eGeMAPS LLDs and functionals) come from one
     ``extract_group`` pass of their extractor.
     """
-    utt_id, path, start_s, end_s, names = task
+    utt_id, path, start_s, end_s, names, snr_db = task
     outputs, signals, groups = {}, {}, {}
     try:
         for name in names:
             feature = _WORKER_FEATURES[name]
             if feature.sample_rate not in signals:
-                signals[feature.sample_rate] = load_audio(path, feature.sample_rate, start_s, end_s)
+                signal = load_audio(path, feature.sample_rate, start_s, end_s)
+                if snr_db is not None:
+                    # An augmented copy: noise at the rate the extractor sees, so the SNR holds
+                    # in its band; a fresh generator per rate keeps it independent of set order.
+                    signal = augmentation.add_noise(signal, snr_db,
+                                                    augmentation.rng_for(utt_id))
+                signals[feature.sample_rate] = signal
             signal = signals[feature.sample_rate]
             group = getattr(feature, "group", None)
             if group is None:
@@ -148,12 +165,16 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
             features: Sequence[str] | None = None, *, text_encoder: str | None = None,
             workers: int | None = None, shard_size: int = store.DEFAULT_SHARD_SIZE,
             progress: bool = True, command: str | None = None,
+            augment: str | augmentation.Augmentation | None = None,
             log: Callable[[str], None] = print) -> dict:
     """Prepare ``source`` as ``corpus`` into the store at ``out``; return the prepare report.
 
     ``features`` None: ho2020's inputs (``DEFAULT_FEATURES``), without the text sets when the
     corpus has no transcripts; text sets asked for explicitly on such a corpus are an error.
+    ``augment``: an augmentation spec (``noise:snr=20,copies=1``, see ``data_prep.augment``)
+    or None; every usable utterance gets that many noisy copies (rows and features).
     """
+    augment = augmentation.parse_spec(augment)
     timings: dict[str, float] = {}
     workers = workers or default_workers()
     out = Path(out)
@@ -175,7 +196,8 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
                                f"of --features")
         log(f"{corpus} has no transcripts: preparing audio feature sets only")
         features = [n for n in features if n not in text_names]
-    command = command or f"ser-prepare {corpus} {source} --out {out} --features {','.join(features)}"
+    command = command or (f"ser-prepare {corpus} {source} --out {out} --features "
+                          f"{','.join(features)}" + (f" --augment {augment}" if augment else ""))
     instances = {}
     for name in features:
         options = {"text_encoder": text_encoder} if (
@@ -198,8 +220,11 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
                        sample_rate=result["sample_rate"])
         timings["audio_check_s"] = time.perf_counter() - t
 
-        manifest_sha = store.write_manifest(store.manifest_path(out, corpus), rows)
-        usable = [r for r in sorted(rows, key=lambda r: r["utt_id"])
+        # Copies of the usable rows only: a source the check rejected gets none.
+        copies = augmentation.copies_of(rows, augment, store.STATUS_OK)
+        manifest_sha = store.write_manifest(store.manifest_path(out, corpus), rows + copies)
+        stale = _stale_sets(out, corpus, manifest_sha, features, log)
+        usable = [r for r in sorted(rows + copies, key=lambda r: r["utt_id"])
                   if r["status"] == store.STATUS_OK]
         usable_ids = [r["utt_id"] for r in usable]
         by_id = {r["utt_id"]: r for r in usable}
@@ -222,8 +247,44 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     timings["extract_text_s"] = time.perf_counter() - t
 
     report = _report(corpus, source, rows, scan.problems, out, timings, workers, list(features))
+    report["augmentation"] = _augmentation_report(augment, copies)
+    report["stale_feature_sets"] = stale
     store.atomic_write_json(corpus_dir / "prepare_report.json", report)
     return report
+
+
+def _stale_sets(out, corpus, manifest_sha, features, log) -> list[str]:
+    """Feature sets on disk, not requested now, built from another manifest (log them).
+
+    Their writers are not run, so nothing rebuilds them: readers refuse them (manifest hash
+    check) until a prepare that requests them runs with the manifest of this one.
+    """
+    stale = []
+    root = store.corpus_dir(out, corpus) / "features"
+    for meta_path in sorted(root.glob("*/metadata.json")):
+        name = meta_path.parent.name
+        if name in features:
+            continue
+        try:
+            found = json.loads(meta_path.read_text()).get("manifest_sha256")
+        except (OSError, ValueError, AttributeError):
+            found = None
+        if found != manifest_sha:
+            stale.append(name)
+    if stale:
+        log(f"{corpus}: the manifest changed (utterances or --augment), so feature set(s) "
+            f"{', '.join(stale)} no longer match it and will be refused by readers; rebuild "
+            f"them by adding them to --features with the same --augment")
+    return stale
+
+
+def _augmentation_report(augment, copies: list[dict]) -> dict | None:
+    if augment is None:
+        return None
+    return dict(augment.to_dict(), copy_rows=len(copies),
+                sources=len({c["source_id"] for c in copies}),
+                by_label=dict(sorted(collections.Counter(c.get("label") or "" for c in copies)
+                                     .items())))
 
 
 def _bar(iterable, total, desc, progress):
@@ -250,7 +311,8 @@ def _extract_audio(executor, audio_sets, writers, by_id, progress):
     todo = [i for i in range(len(plan)) if any(i in p for p in pending.values())]
     names_of = {i: tuple(n for n in audio_sets if i in pending[n]) for i in todo}
     tasks = ((u, by_id[u]["audio_path"], _float(by_id[u].get("start_s")),
-              _float(by_id[u].get("end_s")), names_of[i]) for i in todo for u in plan[i])
+              _float(by_id[u].get("end_s")), names_of[i], _snr_of(by_id[u]))
+             for i in todo for u in plan[i])
     total = sum(len(plan[i]) for i in todo)
     open_shards: dict[int, dict] = {}
     results = executor.imap(_extract, tasks, chunksize=4)
@@ -277,7 +339,17 @@ def _extract_audio(executor, audio_sets, writers, by_id, progress):
         raise
 
 
+def _snr_of(row: dict) -> float | None:
+    """The SNR of an augmented copy's noise (from its manifest row); None for an original."""
+    if not augmentation.is_copy(row):
+        return None
+    recipe, _ = augmentation.parse_label(row["augmentation"])
+    return recipe.snr_db
+
+
 def _extract_text(feature, writer, by_id, progress):
+    """Text sets shard by shard; an augmented copy gets its source's transcript's arrays
+    (computed once per shard for the source and its copies there: no noise reaches text)."""
     todo = writer.pending()
     total = sum(len(writer.shards[i]) for i in todo)
     with _bar(None, total, feature.name, progress) as bar:
@@ -285,8 +357,13 @@ def _extract_text(feature, writer, by_id, progress):
             ids = writer.shards[index]
             shard = writer.open_shard(index)
             try:
-                results = feature.extract_batch([by_id[u]["text"] or "" for u in ids])
-                for utt_id, (array, note) in zip(ids, results):
+                key_of = {u: by_id[u].get("source_id") or u for u in ids}
+                text_of: dict[str, str] = {}   # key -> transcript, first-seen order
+                for u in ids:
+                    text_of.setdefault(key_of[u], by_id[u]["text"] or "")
+                computed = dict(zip(text_of, feature.extract_batch(list(text_of.values()))))
+                for utt_id in ids:
+                    array, note = computed[key_of[utt_id]]
                     shard.write(utt_id, array, note)
                 shard.commit()
             except BaseException:
@@ -364,6 +441,13 @@ def summary_lines(report: dict) -> list[str]:
             extra.append("notes: " + ", ".join(f"{n} {r}" for r, n in info["notes"].items()))
         lines.append(f"  {name}: {info['records']} records" + (f" ({'; '.join(extra)})"
                                                              if extra else ""))
+    augmented = report.get("augmentation")
+    if augmented:
+        lines.append(f"  augmentation {augmented['spec']}: {augmented['copy_rows']} copies of "
+                     f"{augmented['sources']} utterances (utt_id <source>~noise<k>)")
+    if report.get("stale_feature_sets"):
+        lines.append(f"  stale (built from another manifest, refused by readers): "
+                     f"{', '.join(report['stale_feature_sets'])}")
     if report["problems"]:
         lines.append(f"  {len(report['problems'])} problem(s) in the source, first ones:")
         lines += [f"    {p}" for p in report["problems"][:10]]

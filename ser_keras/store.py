@@ -53,8 +53,13 @@ RANKS = {"sequence": 2, "vector": 1}  # metadata "rank" -> array rank
 MANIFEST_COLUMNS = (
     "utt_id", "corpus", "audio_path", "start_s", "end_s", "duration_s", "sample_rate",
     "speaker", "gender", "session", "dialog", "scenario", "text", "label",
-    "valence", "arousal", "dominance", "split", "status",
+    "valence", "arousal", "dominance", "split", "status", "source_id", "augmentation",
 )
+# Columns a manifest may lack: manifests written before augmentation existed have neither, and
+# a manifest without augmented copies is written without them (same bytes, same hash as before:
+# an existing store is not rebuilt by re-running ser-prepare). read_manifest fills them empty.
+# source_id: the utt_id an augmented copy was made from; augmentation: how (noise:snr=20:k=1).
+OPTIONAL_COLUMNS = ("source_id", "augmentation")
 STATUS_OK = "ok"
 DEFAULT_SHARD_SIZE = 256
 
@@ -108,20 +113,25 @@ def rebuild_hint(metadata: dict | None, corpus: str, feature_set: str, store_roo
 # Manifest
 # --------------------------------------------------------------------------------------------
 def write_manifest(path: str | os.PathLike, rows: Iterable[dict]) -> str:
-    """Write the manifest (rows sorted by utt_id) atomically; return its sha256."""
+    """Write the manifest (rows sorted by utt_id) atomically; return its sha256.
+
+    ``OPTIONAL_COLUMNS`` that are empty in every row are left out (see there).
+    """
     import io
 
     rows = sorted(rows, key=lambda r: r["utt_id"])
+    columns = [c for c in MANIFEST_COLUMNS
+               if c not in OPTIONAL_COLUMNS or any(_cell(r.get(c)) for r in rows)]
     seen = set()
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, extrasaction="raise",
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="raise",
                             lineterminator="\n")
     writer.writeheader()
     for row in rows:
         if row["utt_id"] in seen:
             raise ValueError(f"duplicate utt_id in manifest: {row['utt_id']}")
         seen.add(row["utt_id"])
-        writer.writerow({c: _cell(row.get(c)) for c in MANIFEST_COLUMNS})
+        writer.writerow({c: _cell(row.get(c)) for c in columns})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, buffer.getvalue())
     return file_sha256(path)
@@ -136,16 +146,25 @@ def _cell(value: Any) -> str:
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of a manifest as dicts of strings (empty string where unknown)."""
+    """Rows of a manifest as dicts of strings (empty string where unknown).
+
+    Every row has every ``MANIFEST_COLUMNS`` key; ``OPTIONAL_COLUMNS`` a manifest lacks (one
+    written before they existed, or without augmented copies) are filled with "".
+    """
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no manifest; prepare the corpus first with ser-prepare")
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        missing = set(MANIFEST_COLUMNS) - set(reader.fieldnames or ())
+        found = set(reader.fieldnames or ())
+        missing = set(MANIFEST_COLUMNS) - found - set(OPTIONAL_COLUMNS)
         if missing:
             raise StoreError(f"{path}: manifest lacks columns {sorted(missing)}; re-run ser-prepare")
-        return list(reader)
+        fill = [c for c in OPTIONAL_COLUMNS if c not in found]
+        rows = list(reader)
+    for row in rows:
+        row.update((c, "") for c in fill)
+    return rows
 
 
 def plan_shards(utt_ids: Sequence[str], shard_size: int) -> list[list[str]]:
