@@ -297,6 +297,9 @@ class TrainingConfig:
             raise ConfigError(f"{where}.precision: {self.precision!r}; known: {PRECISIONS}")
 
 
+AUGMENTATION_MODES = ("none", "after-split", "before-split")  # = ser_keras.data.augmented.MODES
+
+
 @dataclasses.dataclass
 class Cell:
     """One cell of a paper table: a model, optionally its own inputs and overrides of the
@@ -322,6 +325,10 @@ class ExperimentConfig:
     scenario: str = "mixed"                     # improvised: improvised dialogs only
     protocol: str = "loso10"
     protocol_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # augmented copies in the manifest (ser-prepare --augment): "none" leaves them out,
+    # "after-split" trains on the copies of training utterances only, "before-split" treats
+    # copies as utterances of their own (the leaky reading; ser_keras.data.augmented)
+    augmentation: str = "none"
     targets: list[str] = dataclasses.field(default_factory=lambda: [CLASSES_TARGET])
     inputs: dict[str, str] = dataclasses.field(default_factory=dict)  # input -> source
     input_options: dict[str, InputOptions] = dataclasses.field(default_factory=dict)
@@ -344,6 +351,9 @@ class ExperimentConfig:
             bad = sorted(k for k in cell.overrides if k.split(".")[0] in ("cells", "name"))
             if bad:
                 raise ConfigError(f"{where}.cells[{cell.id}].overrides: cannot override {bad}")
+        if self.augmentation not in AUGMENTATION_MODES:
+            raise ConfigError(f"{where}.augmentation: {self.augmentation!r}; known: "
+                              f"{', '.join(AUGMENTATION_MODES)}")
         if self.targets != [CLASSES_TARGET]:
             bad = [t for t in self.targets if t not in CONTINUOUS_TARGETS]
             if bad or not self.targets:

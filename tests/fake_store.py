@@ -12,14 +12,15 @@ CODES = ("neu", "ang", "sad", "hap", "exc", "fru", "sur", "fea", "xxx")
 
 def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim: int = 5,
                     text_dim: int = 4, seed: int = 0, failed: tuple[str, ...] = (),
-                    with_text: bool = True, id_prefix: str = "") -> list[dict]:
+                    with_text: bool = True, id_prefix: str = "", copies: int = 0) -> list[dict]:
     """Write manifest + ``audio_feats`` + ``text_feats`` under ``root``; return the rows.
 
     Also written: ``audio_twin`` (a 2-dim sequence set with the frame counts of
     ``audio_feats``, to concatenate with it), ``vec_feats`` (an utterance-level set, 8 dims,
     whose class means are 3 apart: separable) and ``vec_small`` (3 dims, noise). Rows carry
     valence/arousal values that depend on the class. ``failed`` utt_ids are recorded as
-    extraction failures of the audio set.
+    extraction failures of the audio set. ``copies`` > 0 adds that many augmented copies of
+    every usable row (``<utt_id>~noise<k>``, ``source_id``, as ``ser-prepare --augment``).
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -41,6 +42,10 @@ def make_fake_store(root, corpus: str = "fake", per_speaker: int = 12, audio_dim
     rows.append({"utt_id": "Ses01F_impro01_F999", "corpus": corpus, "speaker": "Ses01F",
                  "session": 1, "scenario": "improvised", "label": "neu",
                  "status": "missing_audio"})
+    for row in [r for r in rows if r["status"] == "ok"]:
+        for k in range(1, copies + 1):
+            rows.append(dict(row, utt_id=f"{row['utt_id']}~noise{k}", source_id=row["utt_id"],
+                             augmentation=f"noise:snr=20:k={k}"))
     sha = store.write_manifest(store.manifest_path(root, corpus), rows)
     usable = sorted(r["utt_id"] for r in rows if r["status"] == "ok")
     code_of = {r["utt_id"]: r["label"] for r in rows}

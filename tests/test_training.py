@@ -271,3 +271,28 @@ def test_continuous_targets_train_with_the_ccc_loss(fake_root, tmp_path):
                                                                              "arousal"}
     header = (tmp_path / "test/fake/iemocap/dims/fold00-seed0/predictions.csv").read_text()
     assert header.startswith("utt_id,true_valence,true_arousal,pred_valence,pred_arousal")
+
+
+@pytest.mark.parametrize("mode", ["none", "after-split", "before-split"])
+def test_augmented_copies_follow_the_experiments_augmentation_mode(tmp_path, mode):
+    """ser-prepare --augment copies: never tested on; trained on only as the config says."""
+    make_fake_store(tmp_path, corpus="iemocap", per_speaker=12, copies=1)
+    config = dict(_experiment(tmp_path, epochs=1), protocol="random-stratified",
+                  augmentation=mode, inputs={"audio": "vec_feats"},
+                  cells=[{"id": "mlp", "model": "mlp"}])
+    exp = experiment_from_dict(config)
+    run_job(exp, exp.cells[0], 0, 0, tmp_path / "runs", ExperimentData(exp), log=lambda m: None)
+    folds = json.loads((tmp_path / "runs/test/fake/iemocap/mlp/fold00-seed0/folds.json")
+                       .read_text())
+    copies = lambda part: [u for u in folds[part] if "~noise" in u]
+    source = lambda u: u.split("~")[0]
+    if mode == "none":
+        assert not any(copies(p) for p in ("train", "validation", "test"))
+    elif mode == "after-split":
+        assert not copies("validation") and not copies("test")
+        assert {source(u) for u in copies("train")} == set(folds["train"]) - set(copies("train"))
+        assert folds["info"]["augmented_train"] == len(copies("train"))
+    else:  # the leaky reading: copies are utterances of their own, so some test ones leak
+        assert folds["info"]["leaked_test_sources"] > 0
+        train = {source(u) for u in folds["train"]}
+        assert any(source(u) in train for u in folds["test"])

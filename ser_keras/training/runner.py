@@ -30,7 +30,7 @@ from ser_keras import store
 from ser_keras.config import TRANSCRIPT, ExperimentConfig, dump_yaml, to_dict
 from ser_keras.data import get_class_set, make_folds
 from ser_keras.data import input as data_input
-from ser_keras.data import pooled
+from ser_keras.data import augmented, pooled
 from ser_keras.data.text import clean_transcript
 from ser_keras.errors import ConfigError, ProtocolError, StoreError
 from ser_keras.evaluation import classification_report, regression_report
@@ -106,9 +106,24 @@ class ExperimentData:
                json.dumps(config.protocol_options, sort_keys=True))
         if key not in self._selections:
             rows, left_out = self.rows_for(config)
-            folds = make_folds(config.protocol, rows, **config.protocol_options)
+            folds = self._folds(config, rows)
             self._selections[key] = (rows, left_out, folds)
         return self._selections[key]
+
+    @staticmethod
+    def _folds(config: ExperimentConfig, rows: list[dict]):
+        """The protocol's folds; augmented copies (``ser-prepare --augment``) placed as
+        ``config.augmentation`` says: by default never (counted in ``fold.info``)."""
+        if not any(augmented.is_copy(r) for r in rows):
+            folds = make_folds(config.protocol, rows, **config.protocol_options)
+            if config.augmentation != "none":
+                for fold in folds:
+                    fold.info["augmentation"] = (
+                        f"{config.augmentation} asked for, but the manifest has no augmented "
+                        "copies (ser-prepare ... --augment noise): trained without")
+            return folds
+        return augmented.make_augmented_folds(config.protocol, rows, config.augmentation,
+                                              **config.protocol_options)
 
     def fold_count(self, config: ExperimentConfig) -> int:
         return len(self.selection(config)[2])
