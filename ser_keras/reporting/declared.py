@@ -26,7 +26,8 @@ A paper declares each of its tables as rows x columns over axes; no code names a
   of another are left out; ``class_sets`` names another per dataset, e.g. the class set of a
   stand-in corpus), ``expected_folds`` (fewer are marked (n=k)), ``figures``
   (confusion / ROC PNGs per cell), ``per_dataset`` (false: one table over every dataset of
-  the experiment, ``<paper>_<table>_all``, for cells that name their corpus).
+  the experiment, ``<paper>_<table>_all``, for cells that name their corpus), ``sparse``
+  (true: only the positions some cell matches are rows, for axes not crossed in full).
 - ``display`` / ``headers``: how axis values / axis names are printed (default: underscores
   as spaces, the first letter upper-cased: ``weighted_average`` -> "Weighted average").
 
@@ -97,6 +98,7 @@ class TableDecl:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)     # axis -> printed
     published: dict[str, str] | None = None  # published.csv key column -> template
     per_dataset: bool = True   # one table per dataset with runs; false: one over all
+    sparse: bool = False       # rows only for positions some cell (declared or run) matches
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -210,9 +212,14 @@ class TableDecl:
         for position in self.positions():
             labels = tuple(self.shown(position[a]) for a in self.rows)
             entries = []
+            if self.sparse and all(
+                    cell_of({a: {**position, **g}[a] for a in self.label_axes}) is None
+                    for g in self.groups()):
+                continue
             for group in self.groups():
                 where = {**position, **group}
                 cell = cell_of({a: where[a] for a in self.label_axes})
+                cell = "-".join(where[a] for a in self.label_axes) if cell is None else cell
                 cls = where.get(CLASS_AXIS, where.get(TARGET_AXIS, ""))
                 for column in self.columns:
                     metric = self._metric_name(column.metric, self.name, column.for_class)
@@ -343,6 +350,8 @@ def cell_resolver(decl: TableDecl, declared: Mapping[str, Mapping[str, str]],
                               f"{dict(labels)}; reading {hits[0]}", stacklevel=3)
         if hits:
             return hits[0]
+        if decl.sparse:
+            return None
         if declared:
             warnings.warn(f"{decl.paper} {decl.name}: no cell of {decl.experiment} has labels "
                           f"{dict(labels)}", stacklevel=3)
