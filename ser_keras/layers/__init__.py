@@ -14,14 +14,26 @@ from ser_keras.layers.sequence import (
     interpolation_weights,
     linear_resample,
 )
+from ser_keras.layers.transformer import (
+    DotSelfAttention,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+    sinusoidal_encoding,
+    transformer_encoder_params,
+)
 
 __all__ = [
+    "DotSelfAttention",
     "FusionMultiHeadAttention",
     "MaskedGlobalAveragePooling1D",
     "MaskedResample",
     "MultiplicativeSelfAttention",
+    "SinusoidalPositionalEncoding",
+    "TransformerEncoder",
     "fast_gelu",
     "interpolation_weights",
     "linear_resample",
     "masked_softmax",
+    "sinusoidal_encoding",
+    "transformer_encoder_params",
 ]

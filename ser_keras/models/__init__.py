@@ -13,7 +13,7 @@ the entry's config dataclass. The registry is filled here, by explicit entries;
 ``registry.py`` has the rules. Layers and models use ``keras.layers`` / ``keras.ops`` only: the
 zoo runs on any Keras backend. Listing: ``ser-models``; one model's size: ``ser-models NAME``.
 """
-from ser_keras.models import mlp, mmfa
+from ser_keras.models import kakuba, mlp, mmfa
 from ser_keras.models.heads import output_layer
 from ser_keras.models.registry import (
     RANKS,
@@ -45,6 +45,53 @@ REGISTRY.add(ModelEntry(
     inputs=(mmfa.TEXT_INPUT,), paper="ho2020", training=mmfa.TRAINING,
     paper_num_classes=mmfa.PAPER_NUM_CLASSES,
     description="MMFA-RNN text branch alone: GRU + self-attention, GAP, FC head"))
+
+# kakuba2023 (DBMER study): four families, one builder each (Sec. III-A to III-D).
+REGISTRY.add(ModelEntry(
+    name="feature-cnn", builder=kakuba.build_feature_cnn, config_class=kakuba.FeatureCNNConfig,
+    inputs=(kakuba.VECTOR_AUDIO_INPUT,), paper=kakuba.PAPER, training=kakuba.TRAINING_RECURRENT,
+    paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="Fig. 2: 4 x Conv1D (ELU, pooling) on a feature vector, self-attention, "
+                "BiLSTM(64), Dense"))
+REGISTRY.add(ModelEntry(
+    name="bilstm-audio", builder=kakuba.build_bilstm, config_class=kakuba.BiLSTMConfig,
+    inputs=(kakuba.AUDIO_INPUT,), paper=kakuba.PAPER, training=kakuba.TRAINING_RECURRENT,
+    paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="2 x BiLSTM(128) + LayerNorm + dropout, 2 Dense, on MFCC frames"))
+REGISTRY.add(ModelEntry(
+    name="bilstm-text", builder=kakuba.build_bilstm, config_class=kakuba.BiLSTMConfig,
+    inputs=(kakuba.TEXT_INPUT,), paper=kakuba.PAPER, training=kakuba.TRAINING_RECURRENT,
+    paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="2 x BiLSTM(128) + LayerNorm + dropout, 2 Dense, on BERT token embeddings"))
+REGISTRY.add(ModelEntry(
+    name="bilstm-bimodal", builder=kakuba.build_bilstm, config_class=kakuba.BiLSTMConfig,
+    inputs=(kakuba.AUDIO_INPUT, kakuba.TEXT_INPUT), paper=kakuba.PAPER,
+    defaults=kakuba.BIMODAL_DEFAULTS, training=kakuba.TRAINING_RECURRENT,
+    paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="BiLSTM(256) branches, multi-level intermediate fusion into a BiLSTM GFLB"))
+REGISTRY.add(ModelEntry(
+    name="ted", builder=kakuba.build_ted, config_class=kakuba.TEDConfig,
+    inputs=(kakuba.AUDIO_INPUT, kakuba.TEXT_INPUT), paper=kakuba.PAPER,
+    training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="transformer-encoder branches (conv on audio, positions on text), "
+                "single-level fusion, encoder GFLB"))
+REGISTRY.add(ModelEntry(
+    name="ted-bilstm", builder=kakuba.build_ted, config_class=kakuba.TEDConfig,
+    inputs=(kakuba.AUDIO_INPUT, kakuba.TEXT_INPUT), paper=kakuba.PAPER,
+    defaults=kakuba.TED_BILSTM_DEFAULTS, training=kakuba.TRAINING_TRANSFORMER,
+    paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="transformer-encoder branches, single-level fusion, BiLSTM(256) GFLB"))
+REGISTRY.add(ModelEntry(
+    name="dbmer", builder=kakuba.build_dbmer, config_class=kakuba.DBMERConfig,
+    inputs=(kakuba.AUDIO_INPUT, kakuba.TEXT_INPUT), paper=kakuba.PAPER,
+    training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    description="DBMER: CNN + transformer and BiLSTM + self-attention per modality, "
+                "two-level fusion (MFCC + BERT)"))
+REGISTRY.add(ModelEntry(
+    name="dbmer-multistream", builder=kakuba.build_dbmer, config_class=kakuba.DBMERConfig,
+    inputs=(kakuba.AUDIO_INPUT, kakuba.MEL_INPUT), paper=kakuba.PAPER,
+    training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.MULTISTREAM_NUM_CLASSES,
+    description="multi-stream DBMER: the text branch replaced by a Mel-spectrogram stream"))
 
 # Generic baselines (no paper).
 REGISTRY.add(ModelEntry(
