@@ -104,9 +104,14 @@ def main(argv=None) -> int:
     if folds is None:
         from ser_keras.data import make_folds
 
+        from ser_keras.data import augmented
+
         rows, _ = data_input.select_rows(
             store.read_manifest(store.manifest_path(args.data, args.dataset)), class_set,
             args.scenario)
+        # augmented copies (ser-prepare --augment) are left out, as ser-train does by default:
+        # a protocol over copies too would put noisy copies of test utterances in training
+        rows = [r for r in rows if not augmented.is_copy(r)]
         folds = make_folds(args.protocol, rows)
     labels = data_input.label_indices(rows, class_set)
     names = [fs for source in mapping.values() for fs in feature_sets_of(source)]

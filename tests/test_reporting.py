@@ -96,7 +96,12 @@ def fabricate_run(root, experiment, dataset, class_set, cell, fold, seed, rng, n
             "recall_macro": prf(skm.recall_score, "macro"),
             "f1_macro": prf(skm.f1_score, "macro"),
             "roc_auc_macro": float(np.mean(roc)),
-            "log_loss": skm.log_loss(y_true, prob, labels=labels_)},
+            "log_loss": skm.log_loss(y_true, prob, labels=labels_),
+            **{f"{name}_thresholded": score(np.eye(k, dtype=int)[y_true],
+                                            (prob > 0.5).astype(int), average="micro",
+                                            zero_division=0)
+               for name, score in (("precision", skm.precision_score),
+                                   ("recall", skm.recall_score), ("f1", skm.f1_score))}},
         "per_class": {c: {"precision": pp[i], "recall": pr[i], "f1": pf[i],
                           "support": int(ps[i]), "roc_auc": roc[i]}
                       for i, c in enumerate(classes)},

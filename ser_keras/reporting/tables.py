@@ -26,7 +26,7 @@ DDOF = 1  # sample std: the papers do not say which; ddof=1 is what most ML pape
 # How a column's values are scaled and printed: rates are stored as fractions and shown in
 # percent like the papers; counts (support) as they are; other values (a CCC, an MSE) as they
 # are, with three decimals.
-KINDS = {"percent": (100.0, 2), "count": (1.0, 0), "number": (1.0, 3)}
+KINDS = {"percent": (100.0, 2), "count": (1.0, 0), "number": (1.0, 3), "loss": (1.0, 4)}
 SYNTHETIC_DATASETS = {"demo": "the synthetic demo corpus (a stand-in for IEMOCAP)"}
 # The "dataset" of a table that pools every dataset (``TableSpec.per_dataset`` false): its
 # cells name their corpora themselves (a cross-corpus table, one row per corpus).
