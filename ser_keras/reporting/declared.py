@@ -15,9 +15,10 @@ A paper declares each of its tables as rows x columns over axes; no code names a
   the metric registry (``ser_keras.evaluation.METRICS``; aliases such as ``uar`` allowed), or,
   in a table with a ``class`` axis, a per-class statistic (``precision``, ``recall``, ``f1``,
   ``support``, ``roc_auc``), or, with a ``target`` axis, a regression metric read per target;
-  ``kind`` is ``percent``, ``count``, ``number`` or ``loss`` (4 decimals); ``published`` is the metric's name in
-  published.csv (default: the header); ``for_class`` makes a per-class statistic of one class
-  a column of a table without a ``class`` axis (kakuba2023's per-class recall columns).
+  ``kind`` is ``percent``, ``count``, ``number`` or ``loss`` (4 decimals); ``published`` is
+  the metric's name in published.csv (default: the header); ``for_class`` makes a per-class
+  statistic of one class a column of a table without a ``class`` axis (kakuba2023's
+  per-class recall columns).
 - ``group_by``: an axis; the columns repeat once per value, under its display name.
 - ``published``: the published.csv row of a position, as a template per key column, filled
   with the position's axis values (an axis the table lacks reads ""), ``{table}`` (the
