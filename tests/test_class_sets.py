@@ -32,12 +32,12 @@ def test_combined_sets_read_each_of_their_corpora():
     assert CLASS_SETS["rst7"].corpora == ("ravdess", "savee", "tess")
     rst7 = CLASS_SETS["rst7"]
     assert rst7.index("05") == rst7.index("a") == rst7.index("angry") == 0
-    # kakuba2023 Table 3 (1440 RAVDESS samples, 7 emotions): calm is merged into neutral;
-    # the -nocalm sets are the other reading.
-    assert rst7.index("02") == rst7.index("01") == rst7.classes.index("neutral")
-    assert CLASS_SETS["rst7-nocalm"].index("02") is None
-    assert CLASS_SETS["ravdess7"].index("02") == CLASS_SETS["ravdess7"].index("01")
-    assert CLASS_SETS["ravdess7-nocalm"].index("02") is None
+    assert rst7.index("02") is None                        # RAVDESS calm is not among the 7
+    # kakuba2023 Table 3 (1440 RAVDESS samples, 7 emotions): calm merged into neutral
+    merged = CLASS_SETS["rst7-merged"]
+    assert merged.index("02") == merged.index("01") == merged.classes.index("neutral")
+    assert CLASS_SETS["ravdess7-merged"].index("02") == CLASS_SETS["ravdess7"].index("01")
+    assert CLASS_SETS["ravdess7"].index("02") is None
     cross4 = CLASS_SETS["cross4"]
     assert cross4.index("exc") == cross4.index("H") == cross4.classes.index("happy")
 
@@ -51,16 +51,16 @@ def _selected(corpus, class_set, tmp_path):
     return rows, kept, left_out
 
 
-def test_ravdess7_keeps_every_speech_file_and_nocalm_drops_calm(tmp_path):
+def test_ravdess7_merged_keeps_every_speech_file_and_ravdess7_drops_calm(tmp_path):
     """kakuba2023 Table 3: 1440 RAVDESS samples with 7 emotions = calm merged into neutral."""
-    rows, merged, _ = _selected("ravdess", "ravdess7", tmp_path / "a")
+    rows, merged, _ = _selected("ravdess", "ravdess7-merged", tmp_path / "a")
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(merged) == len(ok) == 4               # every usable speech file, calm included
     calm = [r for r in ok if r["label"] == "02"]
     assert calm, "the miniature tree has a calm file"
-    _, nocalm, left_out = _selected("ravdess", "ravdess7-nocalm", tmp_path / "b")
+    _, nocalm, left_out = _selected("ravdess", "ravdess7", tmp_path / "b")
     assert len(nocalm) == len(ok) - len(calm)
-    assert left_out["label 02 not in ravdess7-nocalm"] == len(calm)
+    assert left_out["label 02 not in ravdess7"] == len(calm)
 
 
 def test_emodb4_keeps_the_four_emotions_of_table4(tmp_path):

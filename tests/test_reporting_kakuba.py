@@ -17,7 +17,7 @@ CREMAD6 = ["angry", "disgust", "fear", "happy", "sad", "neutral"]
 def report(tmp_path_factory, monkeypatch_module):
     root, out = tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("tables")
     monkeypatch_module.setattr(test_reporting, "CLASS_SETS", {
-        **test_reporting.CLASS_SETS, "emodb4": EMODB4, "ravdess7": SEVEN, "cremad6": CREMAD6})
+        **test_reporting.CLASS_SETS, "emodb4": EMODB4, "ravdess7-merged": SEVEN, "cremad6": CREMAD6})
     rng = np.random.default_rng(1)
     runs = {
         "mfcc": [fabricate_run(root, "kakuba2023/table4", "emodb", "emodb4", "mfcc", 0, 0, rng,
@@ -30,7 +30,7 @@ def report(tmp_path_factory, monkeypatch_module):
         "urdu": [fabricate_run(root, "kakuba2023/table4", "urdu", "urdu4", "mfcc", 0, 0, rng,
                                labels={"input": "mfcc", "protocol": "stratified"},
                                model="feature-cnn")],
-        "ravdess": [fabricate_run(root, "kakuba2023/table7", "ravdess", "ravdess7", "ravdess",
+        "ravdess": [fabricate_run(root, "kakuba2023/table7", "ravdess", "ravdess7-merged", "ravdess",
                                   0, 0, rng, labels={"corpus": "ravdess",
                                                      "protocol": "stratified"},
                                   model="dbmer-multistream")],

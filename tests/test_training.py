@@ -296,3 +296,60 @@ def test_augmented_copies_follow_the_experiments_augmentation_mode(tmp_path, mod
         assert folds["info"]["leaked_test_sources"] > 0
         train = {source(u) for u in folds["train"]}
         assert any(source(u) in train for u in folds["test"])
+
+
+def test_cells_differing_only_in_augmentation_get_their_own_folds(tmp_path):
+    make_fake_store(tmp_path, corpus="iemocap", per_speaker=12, copies=1)
+    config = dict(_experiment(tmp_path, epochs=1), protocol="random-stratified",
+                  augmentation="after-split", inputs={"audio": "vec_feats"},
+                  cells=[{"id": "leaky", "model": "mlp",
+                          "overrides": {"augmentation": "before-split"}},
+                         {"id": "clean", "model": "mlp"}])
+    exp = experiment_from_dict(config)
+    data = ExperimentData(exp)
+    leaky = data.selection(data.plans["leaky"].config)[2][0]
+    clean = data.selection(data.plans["clean"].config)[2][0]
+    assert leaky.info["augmentation_mode"] == "before-split"
+    assert clean.info["augmentation_mode"] == "after-split"
+    assert not [u for u in clean.test if "~noise" in u]
+
+
+def test_augmentation_without_copies_in_the_manifest_stops_clearly(fake_root):
+    from ser_keras.data import ProtocolError
+
+    exp = experiment_from_dict(dict(_experiment(fake_root), augmentation="after-split"))
+    data = ExperimentData(exp)
+    with pytest.raises(ProtocolError, match="manifest has none: prepare it with .*--augment noise"):
+        data.selection(data.plans[exp.cells[0].id].config)
+
+
+def test_a_cross_corpus_test_never_holds_copies_or_the_training_corpus(tmp_path):
+    from ser_keras.data import ProtocolError
+
+    make_fake_store(tmp_path, corpus="iemocap")
+    others = make_fake_store(tmp_path, corpus="demo", per_speaker=4, id_prefix="d-", copies=1)
+    config = dict(_experiment(tmp_path, epochs=1), test_dataset="demo",
+                  inputs={"audio": "vec_feats"}, cells=[{"id": "mlp", "model": "mlp"}])
+    exp = experiment_from_dict(config)
+    metrics = run_job(exp, exp.cells[0], 0, 0, tmp_path / "runs", ExperimentData(exp),
+                      log=lambda m: None)
+    originals = [r for r in others if r["status"] == "ok" and not r.get("source_id")
+                 and r["label"] in ("neu", "ang", "sad", "hap", "exc")]
+    assert metrics["n_test"] == len(originals)
+    pooled = experiment_from_dict(dict(config, dataset="iemocap+demo",
+                                       protocol="speaker-kfold"))
+    with pytest.raises(ProtocolError, match="part of. the training dataset"):
+        run_job(pooled, pooled.cells[0], 0, 0, tmp_path / "runs2", ExperimentData(pooled),
+                log=lambda m: None)
+
+
+def test_a_run_made_before_a_config_key_existed_is_still_recognised(fake_root, tmp_path):
+    exp = experiment_from_dict(_experiment(fake_root, epochs=1))
+    data = ExperimentData(exp)
+    run_job(exp, exp.cells[0], 0, 0, tmp_path, data, log=lambda m: None)
+    path = tmp_path / "test/fake/iemocap/mixed-multimodal/fold00-seed0/config.yaml"
+    old = yaml.safe_load(path.read_text())
+    old.pop("augmentation")                           # as written before the key existed
+    old["model_config"].pop(next(iter(old["model_config"])))
+    path.write_text(yaml.safe_dump(old))
+    assert run_job(exp, exp.cells[0], 0, 0, tmp_path, data, log=lambda m: None) is None

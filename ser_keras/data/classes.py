@@ -90,17 +90,18 @@ _register(ClassSet(
     _RAVDESS, ("ravdess",), "RAVDESS file-name emotion codes 01-08"))
 # kakuba2023 Tables 3, 7, 8: seven emotions (Table 8's columns CA CD CF CH CS CP CN: angry,
 # disgust, fear, happy, sad, surprise, neutral) of RAVDESS's eight. Table 3 says "1440 samples
-# used, 7 emotions": only merging calm into neutral keeps all 1440 speech files (dropping calm
-# leaves 1248), so ravdess7 merges calm into neutral; ravdess7-nocalm is the other reading.
+# used, 7 emotions": only merging calm into neutral keeps all 1440 speech files, so the
+# kakuba2023 experiments read ravdess7-merged; ravdess7 (calm left out, 1248 files) is the
+# other reading, and keeps the meaning it had before kakuba2023's experiments existed.
 _SEVEN = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-_RAVDESS7 = {**_RAVDESS, "02": "neutral"}
-_RAVDESS7_NOCALM = {k: v for k, v in _RAVDESS.items() if v != "calm"}
+_RAVDESS7 = {k: v for k, v in _RAVDESS.items() if v != "calm"}
+_RAVDESS7_MERGED = {**_RAVDESS7, "02": "neutral"}
 _register(ClassSet(
     "ravdess7", _SEVEN, _RAVDESS7, ("ravdess",),
-    "kakuba2023 Table 3 (1440 samples, 7 emotions): RAVDESS with calm merged into neutral"))
+    "RAVDESS without calm (1248 speech files); kakuba2023's other reading of Table 3"))
 _register(ClassSet(
-    "ravdess7-nocalm", _SEVEN, _RAVDESS7_NOCALM, ("ravdess",),
-    "kakuba2023 Table 8, the other reading: RAVDESS without calm (1248 samples)"))
+    "ravdess7-merged", _SEVEN, _RAVDESS7_MERGED, ("ravdess",),
+    "kakuba2023 Table 3 (1440 samples, 7 emotions): RAVDESS with calm merged into neutral"))
 _SAVEE = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "sa": "sad",
           "su": "surprise", "n": "neutral"}
 _register(ClassSet("savee7", _SEVEN, _SAVEE, ("savee",), "SAVEE file-name prefixes"))
@@ -110,18 +111,19 @@ _register(ClassSet("tess7", _SEVEN, _TESS, ("tess",),
                    "TESS folders; pleasant surprise counted as surprise"))
 # kakuba2023 Tables 7-8: RAVDESS + SAVEE + TESS pooled over their seven shared emotions (the
 # dataset ``ravdess+savee+tess``). The three corpora's codes do not overlap ("05", "a",
-# "angry"), so one mapping reads all three; RAVDESS calm as in ravdess7 / ravdess7-nocalm.
+# "angry"), so one mapping reads all three; RAVDESS's calm as in ravdess7 / ravdess7-merged.
 _register(ClassSet(
     "rst7", _SEVEN, {**_RAVDESS7, **_SAVEE, **_TESS}, ("ravdess", "savee", "tess"),
-    "kakuba2023: RAVDESS (calm merged into neutral) + SAVEE + TESS, seven emotions"))
+    "RAVDESS (without calm) + SAVEE + TESS, seven emotions"))
 _register(ClassSet(
-    "rst7-nocalm", _SEVEN, {**_RAVDESS7_NOCALM, **_SAVEE, **_TESS},
-    ("ravdess", "savee", "tess"), "kakuba2023: RAVDESS (without calm) + SAVEE + TESS"))
+    "rst7-merged", _SEVEN, {**_RAVDESS7_MERGED, **_SAVEE, **_TESS},
+    ("ravdess", "savee", "tess"),
+    "kakuba2023: RAVDESS (calm merged into neutral) + SAVEE + TESS, seven emotions"))
 _register(ClassSet(
     "cremad6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),
     {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "SAD": "sad",
      "NEU": "neutral"}, ("crema-d",), "kakuba2023 Table 8: CREMA-D six emotions"))
-# kakuba2023 Tables 6-8: six of ASVP-ESD's emotion codes (no surprise column in Table 8);
+# kakuba2023 Tables 3, 7, 8: six of ASVP-ESD's emotion codes (no surprise column in Table 8);
 # the code meanings follow data_prep.corpora.asvp_esd (partly unverified there).
 _register(ClassSet(
     "asvp6", ("angry", "disgust", "fear", "happy", "sad", "neutral"),

@@ -52,12 +52,14 @@ def select_rows(rows: Sequence[dict], class_set: ClassSet, scenario: str = "mixe
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     kept, left_out = [], collections.Counter()
     for row in rows:
+        # augmented copies (ser-prepare --augment) are counted apart from the utterances
+        copy = " (augmented copies)" if row.get("source_id") else ""
         if row["status"] != store.STATUS_OK:
-            left_out[f"status {row['status']}"] += 1
+            left_out[f"status {row['status']}{copy}"] += 1
         elif class_set.index(row["label"]) is None:
-            left_out[f"label {row['label'] or '(none)'} not in {class_set.name}"] += 1
+            left_out[f"label {row['label'] or '(none)'} not in {class_set.name}{copy}"] += 1
         elif scenario == "improvised" and row.get("scenario") != "improvised":
-            left_out[f"scenario {row.get('scenario') or '(none)'}"] += 1
+            left_out[f"scenario {row.get('scenario') or '(none)'}{copy}"] += 1
         else:
             kept.append(row)
     return kept, dict(sorted(left_out.items()))
@@ -317,6 +319,7 @@ def _padded_shapes(feeds, ids, regression: bool, n_targets: int, weighted: bool,
                 length = max(min(fs.longest(ids) for fs in feed.feature_sets), 1)
             elif length is None and feed.options.pad_to_longest:
                 # every utterance of the set, so train, validation and test share one length
+                # (a cross-corpus test set is padded to its own corpus's longest sample)
                 length = max(min(fs.longest() for fs in feed.feature_sets), 1)
             shapes[feed.name] = [length, feed.dim]
             shapes[f"{feed.name}_mask"] = [length]

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ser_keras import store
-from ser_keras.config import TRANSCRIPT, ExperimentConfig, dump_yaml, to_dict
+from ser_keras.config import TRANSCRIPT, ExperimentConfig, dump_yaml, from_dict, to_dict
 from ser_keras.data import get_class_set, make_folds
 from ser_keras.data import input as data_input
 from ser_keras.data import augmented, pooled
@@ -103,7 +103,7 @@ class ExperimentData:
     def selection(self, config: ExperimentConfig):
         """(rows, left_out counts, folds) of a cell's config."""
         key = (config.dataset, config.class_set, config.scenario, config.protocol,
-               json.dumps(config.protocol_options, sort_keys=True))
+               json.dumps(config.protocol_options, sort_keys=True), config.augmentation)
         if key not in self._selections:
             rows, left_out = self.rows_for(config)
             folds = self._folds(config, rows)
@@ -115,13 +115,12 @@ class ExperimentData:
         """The protocol's folds; augmented copies (``ser-prepare --augment``) placed as
         ``config.augmentation`` says: by default never (counted in ``fold.info``)."""
         if not any(augmented.is_copy(r) for r in rows):
-            folds = make_folds(config.protocol, rows, **config.protocol_options)
             if config.augmentation != "none":
-                for fold in folds:
-                    fold.info["augmentation"] = (
-                        f"{config.augmentation} asked for, but the manifest has no augmented "
-                        "copies (ser-prepare ... --augment noise): trained without")
-            return folds
+                raise ProtocolError(
+                    f"{config.dataset}: augmentation {config.augmentation} asks for augmented "
+                    "copies and its manifest has none: prepare it with ser-prepare ... "
+                    "--augment noise, or train without them (--set augmentation=none)")
+            return make_folds(config.protocol, rows, **config.protocol_options)
         return augmented.make_augmented_folds(config.protocol, rows, config.augmentation,
                                               **config.protocol_options)
 
@@ -320,8 +319,17 @@ def _check_same_config(directory: Path, config: ExperimentConfig, model_config) 
         return
     old = yaml.safe_load(path.read_text()) or {}
     old.pop("job", None)
-    new = {**to_dict(config), "model_config": model_config}
+    old_model = old.pop("model_config", None) or {}
+    try:  # keys added to the config since that run was made read as their defaults
+        old = to_dict(from_dict(ExperimentConfig, old, str(path)))
+    except ConfigError:
+        pass  # an unreadable old config: compared as written, so it differs
+    new = to_dict(config)
     old_flat, new_flat = _flat(old), _flat(new)
+    # model options added since: the old run has no value for them, so they cannot differ
+    old_flat.update({f"model_config.{k}": v for k, v in _flat(old_model).items()})
+    new_flat.update({f"model_config.{k}": v for k, v in _flat(model_config or {}).items()
+                     if k in _flat(old_model)})
     differ = sorted(k for k in set(old_flat) | set(new_flat)
                     if k.split(".")[0] not in _JOB_INDEPENDENT
                     and old_flat.get(k) != new_flat.get(k))

@@ -33,6 +33,7 @@ from ser_keras import store
 from ser_keras.config import Cell, ExperimentConfig
 from ser_keras.data import get_class_set
 from ser_keras.data import input as data_input
+from ser_keras.data import augmented, pooled
 from ser_keras.errors import ConfigError, ProtocolError
 from ser_keras.registry import Registry
 from ser_keras.training.runner import JobContext, Outcome, read_predictions, run_dir
@@ -97,7 +98,13 @@ class SupervisedTask(Task):
         if config.test_dataset:
             # Cross-corpus: train and select on this corpus's fold, test on the whole other
             # corpus through the shared class set.
+            if set(pooled.parts(config.dataset)) & set(pooled.parts(config.test_dataset)):
+                raise ProtocolError(f"{config.test_dataset} is (part of) the training dataset "
+                                    f"{config.dataset}: a cross-corpus test needs another "
+                                    "corpus")
             test_rows, _ = data.rows_for(config, config.test_dataset)
+            # augmented copies are never tested on: the whole other corpus, originals only
+            test_rows = augmented.split_copies(test_rows)[0]
             feeds_of["test"] = data.feeds(ctx.plan, config.test_dataset)
             if (data_input.input_spec(feeds_of["test"], 2)
                     != data_input.input_spec(feeds, 2)):
