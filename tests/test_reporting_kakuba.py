@@ -83,7 +83,9 @@ def test_table7_and_8_one_table_over_the_corpora_with_only_declared_rows(report)
     md = (out / "kakuba2023_table7_all.md").read_text()
     rav = _md_row(md, "RAVDESS", "Stratified random split")
     record = runs["ravdess"][0]
-    assert rav[2] == _pct(record["metrics"]["balanced_accuracy"]) and rav[3] == "93.65"
+    # the paper's UA is accuracy, its WA balanced accuracy (its own numbers say so)
+    assert rav[2] == _pct(record["metrics"]["accuracy"]) and rav[3] == "93.65"
+    assert rav[5] == _pct(record["metrics"]["balanced_accuracy"]) and rav[6] == "94.03"
     assert rav[11] == _pct(record["metrics"]["recall_thresholded"]) and rav[12] == "93.65"
     assert rav[17] == f"{record['metrics']['log_loss']:.4f}" and rav[18] == "0.3390"
     assert _md_row(md, "CREMA-D", "Stratified random split")[3] == "84.00"

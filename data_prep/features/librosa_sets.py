@@ -2,7 +2,7 @@
 
 Papers (``/work/shared/PAPERS.md``):
 
-* kakuba2023 (DBMER, Sec. IV-A, Table 4): "MFCCs and chroma grams ... mel spectrograms ... The
+* kakuba2023 (DBMER, Sec. III-A, Table 4): "MFCCs and chroma grams ... mel spectrograms ... The
   mean value of these features extracted from each frame was calculated" -> ``mfcc39_mean``,
   ``mel_mean``, ``chroma_mean`` (utterance means) and the raw signal -> ``raw``; Experiment B uses
   frame-level MFCC sequences -> ``mfcc39``. kakuba2023 gives no frame/window settings.
@@ -220,9 +220,9 @@ class Mel(_LibrosaMixin, AudioFeature):
 
     kakuba2023 gives no parameters; we use ``librosa.feature.melspectrogram`` with its defaults
     (n_fft 2048 = 128 ms, hop 512 = 32 ms, Hann, centred with zero padding, power 2, 128 Slaney
-    Mel bands 0-8000 Hz) and keep the power values (``db=False``), because kakuba2023's Table 4
-    pipeline (utterance means of librosa MFCC/chroma/Mel) is the widespread librosa recipe that
-    averages ``melspectrogram`` power directly. ``Mel(db=True)`` gives
+    Mel bands 0-8000 Hz) and keep the power values (``db=False``): paper is silent; our choice,
+    because the widespread librosa recipe of utterance means of MFCC / chroma / Mel (which
+    kakuba2023's Table 4 inputs resemble) averages ``melspectrogram`` power directly. ``Mel(db=True)`` gives
     ``power_to_db(S, ref=1.0, amin=1e-10, top_db=None)`` instead.
     """
 
@@ -322,9 +322,7 @@ class Raw(_LibrosaMixin, AudioFeature):
 
     Every sample is one "frame" (shift = length = 1/16000 s). The values are the input samples
     unchanged (float32). An empty signal gives one zero sample ``(1, 1)``, never an empty array.
-    kakuba2023 Table 4 feeds "the mean value ... extracted from each frame" of the raw signal;
-    that utterance statistic is not implemented here (the per-frame mean of a waveform is its
-    DC offset, ~0 for any recording, so the paper's meaning is unclear).
+    kakuba2023 Table 4's "Raw signal" input is ``raw_fixed`` (a fixed-length vector).
     """
 
     name: ClassVar[str] = "raw"
