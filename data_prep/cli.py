@@ -65,7 +65,8 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     parser.add_argument("--augment", metavar="noise[:snr=DB,copies=N]", default=None,
                         help="add N noisy copies of every usable utterance (white Gaussian "
                              "noise at DB dB SNR; defaults snr=20, copies=1) as rows "
-                             "<utt_id>~noise<k> with their own features (kakuba2023 Sec. III-D)")
+                             "<utt_id>~noise<k> with their own features (kakuba2023 Sec. III-D); "
+                             "'none' removes the copies of an earlier run")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         report = prepare(args.corpus, source, args.out, adapter, args.features,
                          text_encoder=args.text_encoder, workers=args.workers,
                          shard_size=args.shard_size, progress=not args.quiet, command=command,
-                         augment=augment)
+                         augment=args.augment if augment is None else augment)
     except PrepareError as err:
         print(f"ser-prepare: error: {err}", file=sys.stderr)
         return 2

@@ -174,6 +174,9 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     ``augment``: an augmentation spec (``noise:snr=20,copies=1``, see ``data_prep.augment``)
     or None; every usable utterance gets that many noisy copies (rows and features).
     """
+    # "none" (explicit): remove the copies an earlier run made; None: keep none, but refuse to
+    # drop existing copies silently (below)
+    drop_copies = isinstance(augment, str) and augment.strip() == "none"
     augment = augmentation.parse_spec(augment)
     timings: dict[str, float] = {}
     workers = workers or default_workers()
@@ -222,6 +225,13 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
 
         # Copies of the usable rows only: a source the check rejected gets none.
         copies = augmentation.copies_of(rows, augment, store.STATUS_OK)
+        if augment is None and not drop_copies:
+            earlier = _earlier_augmentation(store.manifest_path(out, corpus))
+            if earlier is not None:
+                raise PrepareError(
+                    f"{store.manifest_path(out, corpus)} holds augmented copies ({earlier}): "
+                    f"re-run with --augment {earlier} to keep them, or --augment none to "
+                    "remove them (and rebuild every feature set without them)")
         manifest_sha = store.write_manifest(store.manifest_path(out, corpus), rows + copies)
         stale = _stale_sets(out, corpus, manifest_sha, features, log)
         usable = [r for r in sorted(rows + copies, key=lambda r: r["utt_id"])
@@ -276,6 +286,18 @@ def _stale_sets(out, corpus, manifest_sha, features, log) -> list[str]:
             f"{', '.join(stale)} no longer match it and will be refused by readers; rebuild "
             f"them by adding them to --features with the same --augment")
     return stale
+
+
+def _earlier_augmentation(manifest) -> augmentation.Augmentation | None:
+    """The augmentation spec of the copies in an existing manifest (None: none, or no file)."""
+    if not Path(manifest).is_file():
+        return None
+    labels = [r["augmentation"] for r in store.read_manifest(manifest) if r.get("source_id")]
+    if not labels:
+        return None
+    recipe, _ = augmentation.parse_label(labels[0])
+    copies = max(augmentation.parse_label(label)[1] for label in labels)
+    return augmentation.parse_spec(f"{recipe.kind}:snr={recipe.snr_db:g},copies={copies}")
 
 
 def _augmentation_report(augment, copies: list[dict]) -> dict | None:

@@ -286,8 +286,14 @@ def test_another_spec_rewrites_manifest_and_sets_consistently(augmented_store, r
     assert report["stale_feature_sets"] == ["bert_tokens"]
     with pytest.raises(store.StoreError, match="built from another manifest"):
         store.open_feature_set(out, "iemocap", "bert_tokens")
-    # No --augment: the manifest of an un-augmented prepare, every set without copies.
-    assert cli.main(_args(release, out, tiny_bert, "--workers", "1")) == 0
+    # No --augment on a store with copies: refused (the copies are not dropped silently)
+    capsys.readouterr()
+    assert cli.main(_args(release, out, tiny_bert, "--workers", "1")) == 2
+    err = capsys.readouterr().err
+    assert "holds augmented copies (noise:snr=20,copies=1)" in err and "--augment none" in err
+    assert any(r["source_id"] for r in _rows(out).values())
+    # --augment none: the manifest of an un-augmented prepare, every set without copies.
+    assert cli.main(_args(release, out, tiny_bert, "--workers", "1", "--augment", "none")) == 0
     header = store.manifest_path(out, "iemocap").read_text().splitlines()[0]
     assert header == OLD_COLUMNS
     assert not any(r["source_id"] for r in _rows(out).values())
