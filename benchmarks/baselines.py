@@ -67,7 +67,6 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from ser_keras import store
     from ser_keras.config import feature_sets_of, parse_input_mapping
     from ser_keras.data import get_class_set
     from ser_keras.data import input as data_input
@@ -82,7 +81,6 @@ def main(argv=None) -> int:
     results: dict[str, list[dict]] = {}
 
     # --- the zoo models, through ser-train's jobs --------------------------------------------
-    folds = None
     for model in [m for m in args.models.split(",") if m]:
         exp = adhoc_experiment(model, dataset=args.dataset, class_set=args.classes,
                                protocol=args.protocol, scenario=args.scenario,
@@ -101,21 +99,16 @@ def main(argv=None) -> int:
         print(f"{model}: {len(folds)} folds in {time.perf_counter() - started:.0f}s")
 
     # --- the SVC on the same folds --------------------------------------------------------
-    if folds is None:
-        from ser_keras.data import make_folds
-
-        from ser_keras.data import augmented
-
-        rows, _ = data_input.select_rows(
-            store.read_manifest(store.manifest_path(args.data, args.dataset)), class_set,
-            args.scenario)
-        # augmented copies (ser-prepare --augment) are left out, as ser-train does by default:
-        # a protocol over copies too would put noisy copies of test utterances in training
-        rows = [r for r in rows if not augmented.is_copy(r)]
-        folds = make_folds(args.protocol, rows)
+    # ser-train's own selection (pooled datasets, augmented copies left out or on the
+    # training side as --set augmentation=... says), through an mlp experiment on --features
+    exp = adhoc_experiment("mlp", dataset=args.dataset, class_set=args.classes,
+                           protocol=args.protocol, scenario=args.scenario, inputs=mapping,
+                           overrides=overrides)
+    data = ExperimentData(exp)
+    rows, _, folds = data.selection(data.plans[exp.cells[0].id].config)
     labels = data_input.label_indices(rows, class_set)
     names = [fs for source in mapping.values() for fs in feature_sets_of(source)]
-    sets = [store.open_feature_set(args.data, args.dataset, n).to_dict() for n in names]
+    sets = [data.feature_set(args.dataset, n).to_dict() for n in names]
     svc = []
     for fold in folds:
         train = [u for u in fold.train if all(u in s for s in sets)]

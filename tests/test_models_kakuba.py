@@ -85,10 +85,14 @@ def test_models_pass_shared_model_checks(name, tmp_path):
 @pytest.mark.parametrize("name, overrides", [
     ("dbmer", {"lstm_input": "encoder", "projection_units": 4, "head_units": [5],
                "conv_batch_norm": False, "fusion_batch_norm": False, "num_blocks": 2,
-               "norm_first": False, "attention_scaled": False}),
+               "norm_first": False, "attention_scaled": False,
+               "second_positional_encoding": False}),
+    ("dbmer-multistream", {"second_positional_encoding": True}),
     ("bilstm-bimodal", {"fusion": "single", "layer_norm": False, "fusion_units": [3, 3]}),
-    ("feature-cnn", {"input_norm": False, "pool_size": 3, "attention_scaled": False}),
-], ids=["dbmer-ablation", "bilstm-single-fusion", "feature-cnn-plain"])
+    ("feature-cnn", {"input_norm": False, "pool_size": 3, "attention_scaled": False,
+                     "lstm_layers": 2}),
+], ids=["dbmer-ablation", "multistream-with-positions", "bilstm-single-fusion",
+        "feature-cnn-plain"])
 def test_config_variants_pass_shared_model_checks(name, overrides, tmp_path):
     spec = VECTOR_SPEC if name == "feature-cnn" else SEQUENCE_SPEC
     run_model_checks(name, spec, {**TINY[name], **overrides}, tmp_path)
@@ -275,6 +279,9 @@ def test_dbmer_layers_follow_the_paper():
         assert (encoder.num_heads, encoder.key_dim, encoder.ff_dim) == (4, 256, 4)
         assert encoder.dropout == pytest.approx(0.5)
     assert model.get_layer("fusion_encoder_0").output.shape[-1] == 512
+    # Sec. III-B / III-C: positional encoding on the lexical stream only, before its encoder
+    assert isinstance(model.get_layer("text_position"), SinusoidalPositionalEncoding)
+    assert "audio_position" not in {l.name for l in model.layers}
     # the per-modality BiLSTM reads the features (768-d BERT embeddings)
     assert model.get_layer("text_bilstm").forward_layer.cell.kernel.shape[0] == 768
     batch_norms = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
@@ -292,6 +299,34 @@ def test_multistream_replaces_the_text_stream_with_mel():
     assert sorted(t.name for t in model.inputs) == ["audio", "audio_mask", "mel", "mel_mask"]
     assert tuple(model.get_layer("mel_0_conv").kernel.shape) == (3, 128, 128)
     assert model.get_layer("predictions").units == 7
+    assert not any(isinstance(l, SinusoidalPositionalEncoding) for l in model.layers)
+
+
+def test_dbmer_lexical_positional_encoding_is_on_for_text_off_for_mel():
+    # build: the two entries' defaults, and dbmer with the encoding off (same weights: the
+    # encoding has none)
+    on = models.build_model("dbmer", SEQUENCE_SPEC, TINY["dbmer"])
+    off = models.build_model("dbmer", SEQUENCE_SPEC,
+                             {**TINY["dbmer"], "second_positional_encoding": False})
+    for layer in off.layers:  # by name: the layer order differs between the two graphs
+        if layer.weights:
+            layer.set_weights(on.get_layer(layer.name).get_weights())
+    multistream = models.get_entry("dbmer-multistream").default_config()
+    samples = make_samples(SEQUENCE_SPEC, models.get_entry("dbmer").input_names)
+    batch = pad_batch(SEQUENCE_SPEC, samples)
+
+    # act
+    with_positions = _np(on(batch, training=False))
+    without = _np(off(batch, training=False))
+
+    # assertions: on for dbmer (text), off for dbmer-multistream (Mel), no parameters, and
+    # it changes the predictions
+    assert models.get_entry("dbmer").default_config().second_positional_encoding is True
+    assert multistream.second_positional_encoding is False
+    assert on.second_positional_encoding and not off.second_positional_encoding
+    assert on.count_params() == off.count_params()
+    assert not np.allclose(with_positions, without, atol=1e-6)
+    assert DBMER.from_config(on.get_config()).second_positional_encoding is True
 
 
 def test_ted_text_branch_has_positions_and_a_projection():
@@ -339,6 +374,7 @@ def test_feature_cnn_layers_follow_fig_2():
         "pool_0", "pool_1"]  # 39 -> 19 -> 9, then no more
     assert isinstance(model.get_layer("self_attention"), DotSelfAttention)
     assert model.get_layer("bilstm").forward_layer.units == 64
+    assert "bilstm_0" not in {l.name for l in model.layers}  # one BiLSTM (lstm_layers=1)
     assert model.get_layer("dense").activation.__name__ == "elu"
 
 
@@ -370,6 +406,8 @@ def test_registry_entries():
         assert len({entries[n].config_class for n in family}) == 1
     assert dict(entries["bilstm-bimodal"].defaults) == {"lstm_units": [256]}
     assert dict(entries["ted-bilstm"].defaults) == {"gflb": "bilstm"}
+    assert dict(entries["dbmer-multistream"].defaults) == {"second_positional_encoding": False}
+    assert dict(entries["dbmer"].defaults) == {}
     assert models.paper_spec("dbmer-multistream") == {
         "inputs": {"audio": {"rank": "sequence", "dim": 39},
                    "mel": {"rank": "sequence", "dim": 128}}, "num_classes": 7}
@@ -405,6 +443,7 @@ def test_config_defaults_cite_the_paper():
                                                                                     1e-5)
     assert (dbmer.num_heads, dbmer.key_dim, dbmer.lstm_units, dbmer.dropout) == (4, 256, 256,
                                                                                  0.5)
+    assert dbmer.second_positional_encoding is True
     assert bimodal == BiLSTMConfig(lstm_units=(256,))
     assert (ted.num_heads, ted.dropout, ted.conv_filters, ted.gflb) == (4, 0.5, 128,
                                                                         "transformer")
@@ -428,6 +467,7 @@ def test_config_defaults_cite_the_paper():
     ("bilstm-audio", {"lstm_units": []}, "bilstm.lstm_units: expected a non-empty list"),
     ("feature-cnn", {"activation": "elux"}, "feature_cnn.activation: 'elux' is not a Keras"),
     ("feature-cnn", {"pool_size": 0}, "feature_cnn.pool_size: must be >= 1"),
+    ("feature-cnn", {"lstm_layers": 0}, "feature_cnn.lstm_layers: must be >= 1"),
     ("feature-cnn", {"conv_filters": [4, -1]}, "feature_cnn.conv_filters"),
     ("dbmer", {"heads": 4}, r"unknown key\(s\) \['heads'\]"),
     ("dbmer", {"num_heads": "four"}, "num_heads: expected an integer"),

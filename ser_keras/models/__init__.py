@@ -90,6 +90,7 @@ REGISTRY.add(ModelEntry(
 REGISTRY.add(ModelEntry(
     name="dbmer-multistream", builder=kakuba.build_dbmer, config_class=kakuba.DBMERConfig,
     inputs=(kakuba.AUDIO_INPUT, kakuba.MEL_INPUT), paper=kakuba.PAPER,
+    defaults=kakuba.MULTISTREAM_DEFAULTS,  # no lexical positional encoding on the Mel stream
     training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.MULTISTREAM_NUM_CLASSES,
     description="multi-stream DBMER: the text branch replaced by a Mel-spectrogram stream"))
 

@@ -55,7 +55,10 @@ class BiLSTMConfig(ModelConfig):
     # Sec. III-B bimodal: the GFLB's BiLSTM(s), 256 units ("All the BiLSTM layers had 256")
     fusion_units: tuple[int, ...] = (256,)
     dense_units: tuple[int, ...] = (128, 128)  # Sec. III-B: two dense layers; widths silent
-    dropout: float = 0.5        # Sec. III-B: dropout rate 0.5 (after each BiLSTM)
+    # Sec. III-B: "a dropout regularization rate of 0.5" (the 128-unit models; for the 256-unit
+    # bimodal BiLSTMs no rate is given: 0.5 carried over); placing it after each BiLSTM
+    # (after its LayerNorm) is our choice
+    dropout: float = 0.5
     layer_norm: bool = True     # Sec. III-B: layer normalisation of the BiLSTM outputs
     # Table 5 "Multi": level 1 = the branch sequences into the GFLB, level 2 = the GFLB output
     # with the branch summaries; "single" drops level 2 (bimodal only)

@@ -40,11 +40,21 @@ MEL_INPUT = InputDecl("mel", "sequence", default="mel", paper_dim=128,
                       description="librosa power Mel spectrogram (128 bands)")
 
 PAPER_NUM_CLASSES = 4  # Sec. III: happy, sad, angry and neutral
-# Sec. III-D / Table 3: RAVDESS (7 of 8 emotions) and RAVDESS + SAVEE + TESS (7); seven classes
-# is also what the parity of Sec. V-D's multi-stream trainable count (odd) requires.
+# The paper does not say which multi-stream model Sec. V-D's 5,585,159 counts: the multi-stream
+# datasets (Sec. III-D, Table 3) use 7 emotions (RAVDESS, SAVEE, TESS) or 6 (CREMA). Seven rests
+# on a parity argument (derived, not stated): the reported trainable count, 5,582,855, is odd,
+# and in our reading every layer but the head is even-sized, so the head (513 x C) needs an odd
+# C; 7 is the odd class count Table 3 offers.
 MULTISTREAM_NUM_CLASSES = 7
 
 
+# These family recipes are the registry entries' ``training`` defaults, used by ad-hoc runs
+# (``ser-train --model X``). The paper-table experiments set their own recipe, within Table 2's
+# ranges, and override these: experiments/kakuba2023/table4.yaml (Adam 1e-3, batch 32, 100
+# epochs, selection accuracy, patience 20), table5.yaml (Adam 4e-4, batch 32, 50 epochs,
+# accuracy, patience 15), table7.yaml (Adam 4e-4, batch 64, 100 epochs, accuracy, patience 20).
+# The ad-hoc values below stay as they are: each is inside Table 2's ranges (selection and
+# patience are not in Table 2).
 def training_recipe(learning_rate: float) -> dict[str, Any]:
     """The Table 2 recipe, in the shape of ``ser_keras.config.TrainingConfig``."""
     return {

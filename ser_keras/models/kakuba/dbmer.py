@@ -12,9 +12,16 @@ num_classes), or linear values when the input spec asks for continuous targets.
 
 Parameter counts at the paper's dims (Sec. V-D; ``benchmarks/kakuba_param_search.py``):
 
-    paper   dbmer: 116,600,969 total with a frozen TF-Hub BERT-base (109,482,241), so
-            7,118,728 outside BERT, 7,116,424 trainable, 2,304 non-trainable;
-            dbmer-multistream: 5,585,159 total, 5,582,855 trainable, 2,304 non-trainable
+    paper   Sec. V-D: with the BERT embeddings "116,600,969 total number of parameters with
+            only 7,116,424 trainable parameters"; "The models that did not include the BERT
+            embeddings had only 5,585,159 total number of parameters and 5,582,855 training
+            parameters"
+    derived (our readings, not the paper's words): the BERT model's total includes a frozen
+            TF-Hub BERT-base KerasLayer (109,482,241 parameters, our identification), so
+            7,118,728 outside BERT of which 2,304 non-trainable (116,600,969 - 109,482,241 -
+            7,116,424); "the models that did not include the BERT embeddings" read as the
+            multi-stream DBMER (Sec. III-D), 5,585,159 total, 2,304 non-trainable (the
+            difference of the two quoted counts)
     ours    dbmer (39 / 768, 4 classes): 7,127,312 total, 7,125,008 trainable, 2,304 non-t.
             (+0.12 % trainable); dbmer-multistream (39 / 128, 7 classes): 5,572,371 total,
             5,570,067 trainable, 2,304 non-trainable (-0.23 % trainable)
@@ -26,7 +33,12 @@ import dataclasses
 import keras
 from keras import ops
 
-from ser_keras.layers import DotSelfAttention, MaskedGlobalAveragePooling1D, TransformerEncoder
+from ser_keras.layers import (
+    DotSelfAttention,
+    MaskedGlobalAveragePooling1D,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+)
 from ser_keras.models.heads import output_layer
 from ser_keras.models.kakuba.common import (
     AUDIO_INPUT,
@@ -50,6 +62,9 @@ from ser_keras.models.registry import InputSpec, ModelConfig
 FAMILY = "dbmer"
 LSTM_INPUTS = ("features", "encoder")
 TRAINING = TRAINING_TRANSFORMER  # Table 2 recipe; Adam lr 4e-4 (the range's bottom)
+# dbmer-multistream's entry defaults: its second stream (Mel frames) is not the lexical
+# modality that Sec. III-B's positional encoding is for
+MULTISTREAM_DEFAULTS = {"second_positional_encoding": False}
 
 
 @dataclasses.dataclass
@@ -62,20 +77,32 @@ class DBMERConfig(ModelConfig):
     conv_layers: int = 2          # Sec. III-C: two convolution layers per modality
     conv_batch_norm: bool = True  # silent: Conv -> BatchNorm -> ReLU (Sec. V-D's 2,304)
     num_heads: int = 4            # Sec. III-B (the encoder "configuration" III-C reuses): 4
-    key_dim: int = 256            # Table 2: embedding dimension 256 (the per-head width)
-    ff_dim: int = 4               # silent: the keras.io timeseries block's ff_dim = 4
+    # Table 2 gives "Embedding dimension 256"; reading it as the per-head key_dim is ours (it
+    # could be d_model; the encoders' width is then set by the convolutions, 128 / 512)
+    key_dim: int = 256
+    ff_dim: int = 4               # silent: the keras.io timeseries example call's ff_dim=4
     num_blocks: int = 1           # silent: one encoder block per transformer encoder
     norm_first: bool = True       # silent: pre-norm, as the keras.io timeseries block
-    dropout: float = 0.5          # Sec. III-B: dropout 0.5 (encoders and BiLSTMs)
+    # Sec. III-B gives 0.5 for the transformer encoders and the 128-unit BiLSTMs; for the
+    # 256-unit BiLSTMs it says only "with dropout regularization and layer normalization":
+    # 0.5 carried over there (our choice)
+    dropout: float = 0.5
     lstm_units: int = 256         # Sec. III-B: "All the BiLSTM layers had 256 units"
     lstm_layer_norm: bool = True  # Sec. III-B: BiLSTMs with layer normalisation
     # silent: what the per-modality BiLSTM + self-attention reads: the modality's "features"
     # (beside the CNN + encoder path) or the "encoder" output; Sec. V-D's counts say features
     lstm_input: str = "features"
+    # Sec. III-C: each stream's features are "fed into the transformer encoders with a
+    # configuration described in the previous subsection", which has "the positional encoding
+    # stated in [38] for the lexical modality" (Sec. III-B): parameter-free sinusoidal
+    # positions added to the second stream (text) just before its encoder. dbmer-multistream
+    # sets False: its second stream is Mel frames, not the lexical modality
+    second_positional_encoding: bool = True
     attention_scaled: bool = True  # silent: 1/sqrt(d) in the dot-product self-attention
-    # Sec. III-C: Dense(128) "to ensure the same dimensions for concatenation where
-    # necessary"; None: nowhere necessary (the spliced widths already match), an int: after
-    # each BiLSTM + self-attention
+    # Sec. III-C: "dense layers of 128 units are used to ensure the same dimensions for
+    # concatenation where necessary"; None (a deviation from that sentence, argued in DBMER's
+    # docstring): none, the spliced widths already match; an int: after each BiLSTM +
+    # self-attention
     projection_units: int | None = None
     fusion_batch_norm: bool = True  # silent: BatchNorm on the fusion-2 splice (the 2,304)
     head_units: tuple[int, ...] = ()  # silent: the pooled encoder output feeds the softmax
@@ -98,7 +125,9 @@ class DBMER(keras.Model):
     mel).
 
     Per stream (x, its frames or tokens):
-        local:    [Conv1D(128, 3) -> BatchNorm -> ReLU] x 2 -> transformer encoder      -> e
+        local:    [Conv1D(128, 3) -> BatchNorm -> ReLU] x 2 [-> + sinusoidal positions, the
+                  second stream when ``second_positional_encoding``] -> transformer encoder
+                                                                                        -> e
         temporal: BiLSTM(256) (on x) -> LayerNorm -> Dropout -> self-attention          -> s
     Fusion 1: concat_time(e_audio, e_other) -> Conv1D(128, 3) -> BatchNorm -> ReLU ->
               BiLSTM(256) -> LayerNorm -> Dropout -> self-attention                    -> b
@@ -106,8 +135,13 @@ class DBMER(keras.Model):
               masked mean over time -> softmax.
 
     Transformer encoder = ``ser_keras.layers.TransformerEncoder``: pre-norm, 4 heads of
-    key_dim 256, feed-forward 4, dropout 0.5 (the keras.io "Timeseries classification with a
-    Transformer model" block with its defaults head_size=256, num_heads=4, ff_dim=4).
+    key_dim 256, feed-forward 4, dropout 0.5, one block: the keras.io "Timeseries
+    classification with a Transformer model" block (pre-norm) with the head size, heads and
+    feed-forward width of that example's call (head_size=256, num_heads=4, ff_dim=4; these are
+    call arguments, not function defaults). That call also stacks num_transformer_blocks=4 and
+    adds mlp_units=[128]; we use one block and no MLP (see below).
+    Positional encoding = ``ser_keras.layers.SinusoidalPositionalEncoding`` (Vaswani et al.,
+    no weights; right padding keeps every valid step's position, padded steps stay zero).
     Self-attention = ``ser_keras.layers.DotSelfAttention`` (parameter-free, scaled).
     concat_time = ``PackedTimeConcat``: each sample's valid steps of the first sequence, then
     those of the next, ..., then padding. Kernels: L2 1e-5, Glorot uniform (Table 2).
@@ -119,6 +153,13 @@ class DBMER(keras.Model):
     mean is over valid steps: padding a batch further never changes a prediction.
 
     Where the paper is silent (each: "paper is silent on X; we use Y because Z"):
+    - Where the lexical positional encoding sits: Sec. III-C feeds the convolved features to
+      "the transformer encoders with a configuration described in the previous subsection",
+      which includes "the positional encoding stated in [38] for the lexical modality"; the
+      paper is silent on its place; we add it to the text stream's convolution output, the
+      encoder's input (where Vaswani et al. add it), so the BiLSTM on the features does not
+      see it; none on audio (TED has none there either), none on the Mel stream of
+      dbmer-multistream (not lexical; ``second_positional_encoding=False``).
     - Splicing two sequences of different lengths (MFCC frames vs BERT tokens): paper is
       silent; we concatenate on the time axis, packing each sample's valid steps, because
       Sec. III-C makes widths (not lengths) equal for concatenation ("dense layers of 128
@@ -132,13 +173,16 @@ class DBMER(keras.Model):
       first convolution (384 per dim) give (2,432); reading the encoder output leaves only the
       first convolution's 245,760 between them, and no such reading comes within 10 % of both
       counts. ``lstm_input="encoder"`` builds it.
-    - Transformer-encoder widths: paper is silent beyond 4 heads and Table 2's "embedding
-      dimension 256"; we use key_dim 256, feed-forward 4, pre-norm, one block, because that is
-      the keras.io timeseries block with its defaults (head_size=256, num_heads=4, ff_dim=4),
-      the block a Keras 2.6 author of 2022 copies, and it lands within 0.23 % of both counts.
-      The counts cannot tell it from e.g. key_dim 128 with feed-forward 1024
-      (``benchmarks/kakuba_param_search.py`` lists the ties); a feed-forward of 128 or more
-      with key_dim 256 overshoots by 3 % or more.
+    - Transformer-encoder widths: paper is silent beyond 4 heads and Table 2's "Embedding
+      dimension 256" (reading it as the per-head key_dim is ours; it could be d_model); we
+      take the keras.io timeseries block (pre-norm), the block a Keras 2.6 author of 2022
+      copies, with its example call's head_size=256, num_heads=4, ff_dim=4, and it lands
+      within 0.23 % of both counts. We do not take that call's num_transformer_blocks=4 and
+      mlp_units=[128]: three more blocks in each of the three encoders add 9,497,124
+      parameters (+133 % / +170 % of the two counts) and the MLP overshoots by ~1 % (see
+      Head); so one block per encoder, no MLP. The counts cannot tell this from e.g. key_dim
+      128 with feed-forward 1024 (``benchmarks/kakuba_param_search.py`` lists the ties); a
+      feed-forward of 128 or more with key_dim 256 overshoots by 3 % or more.
     - BatchNormalization: paper is silent; we use Conv -> BatchNorm -> ReLU on the five
       convolutions (640 channels) and a BatchNorm on the 512-wide fusion-2 splice (512),
       because Sec. V-D's 2,304 non-trainable parameters in both models (outside BERT) are
@@ -146,12 +190,19 @@ class DBMER(keras.Model):
       the places.
     - Self-attention form: paper is silent; we use parameter-free scaled dot-product
       attention, because additive scoring needs O(T^2 * d) memory on 100-fps sequences and
-      Sec. V-D's multi-stream count (= 7 mod 128: a 7-class head on a 512-wide input and
-      nothing else of odd size) leaves no room for keras-self-attention's 64 d + 65 weights.
-    - Where Dense(128) "where necessary" sits: paper is silent; we use none, because with the
-      widths above no splice needs one (fusion 1 joins two 128-wide sequences, fusion 2
-      three 512-wide ones); ``projection_units=128`` adds one after each BiLSTM +
-      self-attention (the fusion-2 encoder is then 128 wide: 19 % / 25 % below the counts).
+      keras-self-attention's additive layers (64 d + 65 weights each) would add 3 x (64 x 512
+      + 65) = 98,499 (+1.8 %) where our reading is within 0.23 %. (Sec. V-D's multi-stream
+      trainable count is 7 mod 128, what a 7-class head on a 512-wide input (513 x 7) gives
+      when everything else is a multiple of 128; that hint is weak: our own count is 19 mod
+      128, the three encoders' ff_dim = 4 hidden biases adding 12, so the residue does not
+      pin the rest.)
+    - Dense(128) layers: a deviation from an explicit sentence, not a silence. Sec. III-C:
+      "throughout this model, dense layers of 128 units are used to ensure the same
+      dimensions for concatenation where necessary"; we use none (``projection_units=None``),
+      arguing from "where necessary": with the widths above no splice needs one (fusion 1
+      joins two 128-wide sequences, fusion 2 three 512-wide ones), and from Sec. V-D's
+      counts: ``projection_units=128`` (one after each BiLSTM + self-attention, the fusion-2
+      encoder then 128 wide) puts the counts 19 % / 25 % below the paper's. The option stays.
     - Head: paper is silent; we use a masked mean over time, then the softmax, because the
       paper puts nothing between the last encoder and "the softmax layer" (a Dense(128)
       there overshoots both counts by ~1 %).
@@ -175,7 +226,8 @@ class DBMER(keras.Model):
     def __init__(self, input_dims, num_outputs, conv_filters, conv_kernel, conv_layers,
                  conv_batch_norm, num_heads, key_dim, ff_dim, num_blocks, norm_first, dropout,
                  lstm_units, lstm_layer_norm, lstm_input, attention_scaled, projection_units,
-                 fusion_batch_norm, head_units, l2, output="classes", **kwargs):
+                 fusion_batch_norm, head_units, l2, second_positional_encoding=True,
+                 output="classes", **kwargs):
         input_dims = {str(k): int(v) for k, v in dict(input_dims).items()}
         if len(input_dims) != 2:
             raise ValueError(f"DBMER takes two input streams, got {list(input_dims)}")
@@ -215,6 +267,10 @@ class DBMER(keras.Model):
         streams = list(input_dims)
         local = {m: ([convolution(f"{m}_{i}") for i in range(conv_layers)], encoder(m))
                  for m in streams}
+        # Sec. III-B / III-C: the positional encoding of [38] for the lexical modality (the
+        # second stream of ``dbmer``); no weights
+        positions = {streams[1]: SinusoidalPositionalEncoding(name=f"{streams[1]}_position")
+                     } if second_positional_encoding else {}
         temporal = {m: recurrent(m) for m in streams}
         fusion_1 = PackedTimeConcat(name="fusion_1")
         bimodal_conv = convolution("bimodal")
@@ -259,6 +315,8 @@ class DBMER(keras.Model):
             x = features
             for layers in convs:
                 x = run_conv(x, valid, layers)  # (batch, T, 128)
+            if name in positions:
+                x = positions[name](x, mask=valid)  # (batch, T, 128), zero on padding
             for block in encoders:
                 x = block(x, mask=valid)  # (batch, T, 128)
             encoded.append(x)
@@ -303,6 +361,7 @@ class DBMER(keras.Model):
         self.fusion_batch_norm = fusion_batch_norm
         self.head_units = head_units
         self.l2 = l2
+        self.second_positional_encoding = bool(second_positional_encoding)
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -333,6 +392,7 @@ class DBMER(keras.Model):
             "fusion_batch_norm": self.fusion_batch_norm,
             "head_units": list(self.head_units),
             "l2": self.l2,
+            "second_positional_encoding": self.second_positional_encoding,
         }
 
     @classmethod
@@ -349,5 +409,5 @@ def build_dbmer(input_spec: InputSpec, config: DBMERConfig, entry) -> DBMER:
 
 
 __all__ = ["AUDIO_INPUT", "DBMER", "DBMERConfig", "LSTM_INPUTS", "MEL_INPUT",
-           "MULTISTREAM_NUM_CLASSES", "PAPER_NUM_CLASSES", "TEXT_INPUT", "TRAINING",
-           "build_dbmer"]
+           "MULTISTREAM_DEFAULTS", "MULTISTREAM_NUM_CLASSES", "PAPER_NUM_CLASSES", "TEXT_INPUT",
+           "TRAINING", "build_dbmer"]

@@ -52,6 +52,8 @@ class FeatureCNNConfig(ModelConfig):
     # "where necessary" read as "while the feature axis is long enough" (12 .. 48000 dims).
     pool_min_length: int = 8
     lstm_units: int = 64        # Sec. III-A: bidirectional layers of 64 units
+    # Sec. III-A says "bidirectional layers" (plural) without a count; one is our choice
+    lstm_layers: int = 1
     dense_units: int = 128      # Sec. III-A "a dense layer"; width silent: 128 (Sec. III-C's)
     activation: str = "elu"     # Sec. III-A: ELU
     dropout: float = 0.5        # Table 2: 20 % - 50 %; silent where: after the dense layer
@@ -63,7 +65,7 @@ class FeatureCNNConfig(ModelConfig):
     def validate(self) -> None:
         check_widths(FAMILY, self, "conv_filters", allow_empty=False)
         check_positive(FAMILY, self, "kernel_size", "pool_size", "pool_min_length",
-                       "lstm_units", "dense_units")
+                       "lstm_units", "lstm_layers", "dense_units")
         check_rate(FAMILY, self, "dropout")
         check_non_negative(FAMILY, self, "l2")
         check_activation(FAMILY, self, "activation")
@@ -83,21 +85,28 @@ def pooled_lengths(dim: int, num_convs: int, pool_size: int, pool_min_length: in
 class FeatureCNN(keras.Model):
     """kakuba2023 Fig. 2: [BatchNorm] -> the vector as a (dim, 1) sequence -> per
     ``conv_filters`` entry Conv1D(ELU) [-> MaxPooling1D] -> dot-product self-attention ->
-    BiLSTM(64) (final states) -> Dense(ELU) -> Dropout -> softmax.
+    [BiLSTM(64) (sequences)] x (``lstm_layers`` - 1) -> BiLSTM(64) (final states) ->
+    Dense(ELU) -> Dropout -> softmax.
 
     Where the paper is silent (each: "paper is silent on X; we use Y because Z"):
     - How a vector feeds a Conv1D: paper is silent; we read the dim-long vector as a 1-channel
-      sequence so the convolutions run along the feature axis, because Fig. 2 stacks 1-D
-      convolutions on a single vector (the common reading of such models).
+      sequence so the convolutions run along the feature axis, because Sec. III-A feeds the
+      mean-over-frames vector to "four convolution layers each with pooling layers" (line
+      ~214 of the text copy; Fig. 2 itself is not in it), the common reading of such models.
     - Conv widths and kernel: paper is silent; we use 128 filters, kernel 3, "same" padding,
       because Sec. III-C gives those for the paper's other convolutions.
     - "Pooling where necessary": paper is silent; we use MaxPooling1D(2) after a conv while
       the pooled length stays >= 8 (39 -> 19, 9, 9, 9; 12: no pooling; 167 -> 83, 41, 20, 10;
-      48000 -> 24000, ..., 3000), because the inputs range from 12 to 48000 dims and a fixed
-      pooling count cannot serve both; 8 steps keep something for the attention and BiLSTM.
+      48000 -> 24000, ..., 3000 with the default pool size 2), because the inputs range from
+      12 to 48000 dims and a fixed pooling count cannot serve both; 8 steps keep something for
+      the attention and BiLSTM. The raw-signal cell of experiments/kakuba2023/table4.yaml sets
+      ``pool_size: 4`` (48000 -> 12000, 3000, 750, 187).
     - Self-attention: paper is silent on its form; we use parameter-free scaled dot-product
       self-attention over the conv output, because it adds no weights and no O(T^2 * d) memory
-      on the 3000-step raw-signal sequence.
+      on long sequences (187 steps for the Table 4 raw signal, 3000 at the default pool size).
+    - Number of BiLSTM layers: Sec. III-A says "bidirectional layers of 64 units" (plural)
+      without a count; we use one (``lstm_layers=1``, our choice), more stack returning
+      sequences.
     - BiLSTM output: paper is silent; we use its final states (return_sequences=False, Keras'
       default) because a dense layer follows.
     - Dense width 128, dropout 0.5 after it: paper is silent; 128 is the paper's dense width
@@ -116,7 +125,8 @@ class FeatureCNN(keras.Model):
 
     def __init__(self, input_dim, num_outputs, conv_filters, kernel_size, pool_size,
                  pool_min_length, lstm_units, dense_units, activation, dropout, l2, input_norm,
-                 attention_scaled, output="classes", input_name="audio", **kwargs):
+                 attention_scaled, lstm_layers=1, output="classes", input_name="audio",
+                 **kwargs):
         conv_filters = tuple(int(f) for f in conv_filters)
         lengths = pooled_lengths(input_dim, len(conv_filters), pool_size, pool_min_length)
 
@@ -136,7 +146,9 @@ class FeatureCNN(keras.Model):
             previous = length
         # Sec. III-A: self-attention for the global context
         attention = DotSelfAttention(scaled=attention_scaled, name="self_attention")
-        # Sec. III-A: bidirectional layers of 64 units (tanh, Sec. III-B)
+        # Sec. III-A: bidirectional layers of 64 units (tanh, Sec. III-B); the count is ours
+        stacked = [bilstm(lstm_units, return_sequences=True, name=f"bilstm_{i}")
+                   for i in range(int(lstm_layers) - 1)]
         recurrent = bilstm(lstm_units, return_sequences=False, name="bilstm")
         # Sec. III-A: a dense layer (ELU) and a softmax layer
         dense = keras.layers.Dense(dense_units, activation=activation,
@@ -153,6 +165,8 @@ class FeatureCNN(keras.Model):
             if pool is not None:
                 x = pool(x)  # (batch, L // pool_size, filters)
         x = attention(x)  # (batch, L, filters)
+        for layer in stacked:
+            x = layer(x)  # (batch, L, 2 * lstm_units)
         x = recurrent(x)  # (batch, 2 * lstm_units)
         x = drop(dense(x))  # (batch, dense_units)
         outputs = head(x)  # (batch, num_outputs)
@@ -174,6 +188,7 @@ class FeatureCNN(keras.Model):
         self.l2 = l2
         self.input_norm = input_norm
         self.attention_scaled = attention_scaled
+        self.lstm_layers = int(lstm_layers)
         self.sequence_lengths = tuple(lengths)
 
     def get_config(self):
@@ -195,6 +210,7 @@ class FeatureCNN(keras.Model):
             "l2": self.l2,
             "input_norm": self.input_norm,
             "attention_scaled": self.attention_scaled,
+            "lstm_layers": self.lstm_layers,
         }
 
     @classmethod

@@ -63,11 +63,16 @@ class TEDConfig(ModelConfig):
     conv_filters: int = 128     # Sec. III-B: one convolution layer of 128 filters (acoustic)
     conv_kernel: int = 3        # silent: Sec. III-C's kernel size 3
     num_heads: int = 4          # Sec. III-B: four heads in each transformer encoder
-    key_dim: int = 256          # Table 2: embedding dimension 256 (the per-head width)
-    ff_dim: int = 4             # silent: the keras.io timeseries block's ff_dim (see DBMER)
+    # Table 2 gives "Embedding dimension 256"; reading it as the per-head key_dim is ours (it
+    # could be d_model)
+    key_dim: int = 256
+    ff_dim: int = 4             # silent: the keras.io timeseries example call's (see DBMER)
     num_blocks: int = 1         # silent: one encoder block per transformer encoder
     norm_first: bool = True     # silent: pre-norm, the keras.io timeseries block
-    dropout: float = 0.5        # Sec. III-B: dropout 0.5 (transformer encoders, BiLSTM)
+    # Sec. III-B: dropout 0.5 for the transformer encoders; for the 256-unit BiLSTMs (the
+    # ted-bilstm GFLB) it gives no rate ("with dropout regularization and layer
+    # normalization"): 0.5 carried over there (our choice)
+    dropout: float = 0.5
     # Sec. III-C: "dense layers of 128 units are used to ensure the same dimensions for
     # concatenation where necessary": the 768-d text encoder output is projected to 128
     projection_units: int = 128
