@@ -43,6 +43,14 @@ def experiment_features(name: str) -> list[str]:
     return _feature_list(",".join(names))
 
 
+def experiment_augmentation(name: str) -> list[str]:
+    """The cells of an experiment that train on augmented copies (``augmentation`` set)."""
+    from ser_keras.experiment import load_experiment
+
+    exp = load_experiment(name)
+    return [c.id for c in exp.cells if exp.for_cell(c).augmentation != "none"]
+
+
 def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     from data_prep.prepare import DEFAULT_FEATURES
 
@@ -114,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ser-prepare: error: --for {args.for_experiment}: {err}", file=sys.stderr)
             return 2
         print(f"{args.for_experiment} reads: {', '.join(args.features)}")
+        wanting = experiment_augmentation(args.for_experiment)
+        if wanting and augment is None:
+            print(f"note: cell(s) {', '.join(wanting)} of {args.for_experiment} train on "
+                  "augmented copies: add --augment noise (or train them with --set "
+                  "augmentation=none)")
     if args.corpus == "demo":
         from data_prep.corpora import demo
 

@@ -388,3 +388,11 @@ def test_split_copies_groups_by_source():
     assert sorted(r["utt_id"] for r in kept) == sorted(r["utt_id"] for r in originals)
     assert collections.Counter(len(g) for g in by_source.values()) == {2: 120}
     assert [c["utt_id"] for c in by_source["s0_ang_0"]] == ["s0_ang_0~noise1", "s0_ang_0~noise2"]
+
+
+def test_for_names_the_cells_that_need_augmented_copies():
+    from data_prep.cli import experiment_augmentation
+
+    wanting = experiment_augmentation("kakuba2023/table7")
+    assert {"ravdess", "rst", "ravdess-leaky", "urdu-si"} <= set(wanting)
+    assert experiment_augmentation("kakuba2023/table4") == []
