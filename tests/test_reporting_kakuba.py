@@ -97,3 +97,21 @@ def test_table7_and_8_one_table_over_the_corpora_with_only_declared_rows(report)
     assert crema[17:19] == ["—", "—"]
     assert crema[2] == _pct(runs["crema-d"][0]["per_class"]["angry"]["recall"])
     assert crema[3] == "87.00"
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("for_class: surprise}", "for_class: suprise}", "'suprise' is no class of any class set"),
+    ("for_class: happy}", "for_class: joy}", "'joy' is no class of iemocap4"),
+    ("class_sets: {urdu: urdu4}", "class_sets: {urdu: urdu5}", "unknown class set 'urdu5'"),
+])
+def test_a_misspelt_class_in_kakubas_tables_is_a_one_line_error(tmp_path, old, new, says):
+    from ser_keras.config import experiments_dir
+    from ser_keras.errors import ConfigError
+    from ser_keras.reporting import load_tables
+
+    text = (experiments_dir() / "kakuba2023" / "tables.yaml").read_text()
+    assert old in text
+    path = tmp_path / "tables.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=says):
+        load_tables(path)

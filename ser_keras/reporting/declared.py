@@ -51,7 +51,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ser_keras.config import from_dict, read_yaml
-from ser_keras.data.classes import get_class_set
+from ser_keras.data.classes import CLASS_SETS, get_class_set
 from ser_keras.errors import ConfigError
 from ser_keras.evaluation import get_metric
 from ser_keras.experiment import read_experiment_yaml
@@ -114,6 +114,9 @@ class TableDecl:
             raise ConfigError(f"{where}: a table has a class axis or a target axis, not both")
         if self.weighted_average and CLASS_AXIS not in used:
             raise ConfigError(f"{where}.weighted_average: needs a {CLASS_AXIS!r} axis")
+        for dataset, name in self.class_sets.items():
+            if name not in CLASS_SETS:
+                raise ConfigError(f"{where}.class_sets.{dataset}: unknown class set {name!r}")
         if CLASS_AXIS in used:
             if not self.class_set:
                 raise ConfigError(f"{where}.class_set: a {CLASS_AXIS!r} axis needs one")
@@ -133,11 +136,13 @@ class TableDecl:
             if column.for_class and CLASS_AXIS in used:
                 raise ConfigError(f"{at}.for_class: a table with a {CLASS_AXIS!r} axis takes "
                                   "the class from its rows")
-            if column.for_class and self.class_set:
-                known = get_class_set(self.class_set).classes
+            if column.for_class:
+                # the table's class sets, or (a table over several corpora) any class set
+                names = [n for n in (self.class_set, *self.class_sets.values()) if n]
+                known = {c for n in (names or CLASS_SETS) for c in get_class_set(n).classes}
                 if column.for_class not in known:
-                    raise ConfigError(f"{at}.for_class: {column.for_class!r} not in class set "
-                                      f"{self.class_set} ({', '.join(known)})")
+                    raise ConfigError(f"{at}.for_class: {column.for_class!r} is no class of "
+                                      f"{', '.join(names) or 'any class set'}")
         if self.published is not None:
             allowed = {*TEMPLATE_FIELDS, CLASS_AXIS, TARGET_AXIS, *self.axes, *used}
             for key, template in self.published.items():
