@@ -69,9 +69,16 @@ def model_summary(registry, name: str, dims: dict[str, int], classes: int | None
     model = registry.build_model(name, spec)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
-    return {"name": name, "paper": entry.paper, "inputs": spec["inputs"],
-            "num_classes": spec["num_classes"], "total_params": int(model.count_params()),
-            "trainable_params": int(trainable), "non_trainable_params": int(non_trainable)}
+    summary = {"name": name, "paper": entry.paper, "inputs": spec["inputs"],
+               "num_classes": spec["num_classes"], "total_params": int(model.count_params()),
+               "trainable_params": int(trainable), "non_trainable_params": int(non_trainable)}
+    if entry.paper_params and not dims and classes is None:  # at the paper's own dims only
+        paper = dict(entry.paper_params)
+        paper["difference_percent"] = {
+            key: round(100 * (summary[f"{key}_params"] / paper[key] - 1), 3)
+            for key in ("total", "trainable") if key in paper}
+        summary["paper_params"] = paper
+    return summary
 
 
 def summary_lines(summary: dict, registry) -> list[str]:
@@ -85,6 +92,12 @@ def summary_lines(summary: dict, registry) -> list[str]:
               f"total params:         {summary['total_params']:,}",
               f"trainable params:     {summary['trainable_params']:,}",
               f"non-trainable params: {summary['non_trainable_params']:,}"]
+    paper = summary.get("paper_params")
+    if paper:
+        diff = paper["difference_percent"]
+        lines.append(f"paper ({paper['source']}): total {paper['total']:,} "
+                     f"({diff['total']:+.2f} %), trainable {paper['trainable']:,} "
+                     f"({diff['trainable']:+.2f} %)")
     return lines
 
 

@@ -85,6 +85,7 @@ REGISTRY.add(ModelEntry(
     name="dbmer", builder=kakuba.build_dbmer, config_class=kakuba.DBMERConfig,
     inputs=(kakuba.AUDIO_INPUT, kakuba.TEXT_INPUT), paper=kakuba.PAPER,
     training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.PAPER_NUM_CLASSES,
+    paper_params=kakuba.DBMER_PAPER_PARAMS,
     description="DBMER: CNN + transformer and BiLSTM + self-attention per modality, "
                 "two-level fusion (MFCC + BERT)"))
 REGISTRY.add(ModelEntry(
@@ -92,6 +93,7 @@ REGISTRY.add(ModelEntry(
     inputs=(kakuba.AUDIO_INPUT, kakuba.MEL_INPUT), paper=kakuba.PAPER,
     defaults=kakuba.MULTISTREAM_DEFAULTS,  # no lexical positional encoding on the Mel stream
     training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.MULTISTREAM_NUM_CLASSES,
+    paper_params=kakuba.MULTISTREAM_PAPER_PARAMS,
     description="multi-stream DBMER: the text branch replaced by a Mel-spectrogram stream"))
 
 # Generic baselines (no paper).

@@ -243,6 +243,9 @@ class ModelEntry:
     description: str = ""
     training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     paper_num_classes: int | None = None
+    # the paper's own parameter counts of this model, where it prints them:
+    # {"total": int, "trainable": int, "source": "Sec. V-D ..."} (ser-models compares)
+    paper_params: Mapping[str, Any] | None = None
 
     def __post_init__(self):
         inputs = tuple(self.inputs)

@@ -28,12 +28,19 @@ from ser_keras.models.kakuba.common import (
     TRAINING_TRANSFORMER,
     VECTOR_AUDIO_INPUT,
 )
-from ser_keras.models.kakuba.dbmer import DBMER, MULTISTREAM_DEFAULTS, DBMERConfig, build_dbmer
+from ser_keras.models.kakuba.dbmer import (
+    DBMER,
+    DBMER_PAPER_PARAMS,
+    MULTISTREAM_DEFAULTS,
+    MULTISTREAM_PAPER_PARAMS,
+    DBMERConfig,
+    build_dbmer,
+)
 from ser_keras.models.kakuba.feature_cnn import FeatureCNN, FeatureCNNConfig, build_feature_cnn
 from ser_keras.models.kakuba.layers import PackedTimeConcat
 from ser_keras.models.kakuba.ted import TED_BILSTM_DEFAULTS, TEDConfig, TEDNet, build_ted
 
-__all__ = ["AUDIO_INPUT", "BIMODAL_DEFAULTS", "BiLSTMConfig", "BiLSTMNet", "DBMER",
+__all__ = ["AUDIO_INPUT", "BIMODAL_DEFAULTS", "DBMER_PAPER_PARAMS", "MULTISTREAM_PAPER_PARAMS", "BiLSTMConfig", "BiLSTMNet", "DBMER",
            "DBMERConfig", "FeatureCNN", "FeatureCNNConfig", "MEL_INPUT", "MULTISTREAM_DEFAULTS",
            "MULTISTREAM_NUM_CLASSES", "PAPER", "PAPER_NUM_CLASSES", "PackedTimeConcat",
            "TEDConfig", "TEDNet", "TED_BILSTM_DEFAULTS", "TEXT_INPUT", "TRAINING_RECURRENT",

@@ -59,6 +59,16 @@ from ser_keras.models.kakuba.common import (
 from ser_keras.models.kakuba.layers import PackedTimeConcat
 from ser_keras.models.registry import InputSpec, ModelConfig
 
+# Sec. V-D's counts for ser-models to compare with (derived where marked: see the docstring).
+# dbmer: 116,600,969 total / 7,116,424 trainable with a frozen BERT-base inside; our dbmer
+# reads precomputed BERT embeddings, so the comparable part is the one outside BERT:
+# 116,600,969 - 109,482,241 (TF-Hub BERT-base, derived) = 7,118,728.
+DBMER_PAPER_PARAMS = {"total": 7_118_728, "trainable": 7_116_424,
+                      "source": "Sec. V-D, outside a TF-Hub BERT-base of 109,482,241 "
+                                "(116,600,969 with it)"}
+# the multi-stream model is read as "the models that did not include the BERT embeddings"
+MULTISTREAM_PAPER_PARAMS = {"total": 5_585_159, "trainable": 5_582_855,
+                            "source": "Sec. V-D, the models without BERT embeddings"}
 FAMILY = "dbmer"
 LSTM_INPUTS = ("features", "encoder")
 TRAINING = TRAINING_TRANSFORMER  # Table 2 recipe; Adam lr 4e-4 (the range's bottom)
