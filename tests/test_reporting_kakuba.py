@@ -76,6 +76,8 @@ def test_a_stand_in_corpus_fills_its_own_table_with_its_class_set(report):
     row = _md_row(md, "MFCCs", "Stratified random split")
     assert row[2] == _pct(runs["urdu"][0]["metrics"]["accuracy"])
     assert "left out" not in md
+    assert ("ser-train --experiment kakuba2023/table4 --dataset urdu --set class_set=urdu4 "
+            "--cells raw\n") in md
 
 
 def test_table7_and_8_one_table_over_the_corpora_with_only_declared_rows(report):

@@ -103,6 +103,9 @@ class TableSpec:
     def command(self, cell: str, dataset: str) -> str:
         """The ser-train command that produces the runs of one cell."""
         data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
+        class_set = self.class_set_for(dataset)
+        if class_set != self.class_set and dataset != ALL_DATASETS:
+            data += f" --set class_set={class_set}"   # a stand-in corpus's own class set
         return f"ser-train --experiment {self.experiment}{data} --cells {cell}"
 
 
