@@ -583,3 +583,19 @@ def test_kakuba_package_exports_the_families():
     assert kakuba.PAPER == "kakuba2023"
     assert kakuba.PAPER_NUM_CLASSES == 4 and kakuba.MULTISTREAM_NUM_CLASSES == 7
     assert kakuba.TRAINING_TRANSFORMER["learning_rate"] == pytest.approx(4e-4)
+
+
+def test_dbmer_batch_norm_momentum_reaches_every_batch_norm():
+    """Small corpora give few updates an epoch: DBMER's BatchNorm statistics use momentum 0.9
+    (Keras' 0.99 left the demo corpus's validation predictions on one class)."""
+    spec = {"inputs": {"audio": {"rank": "sequence", "dim": 3},
+                       "text": {"rank": "sequence", "dim": 6}}, "num_classes": 3}
+    model = models.build_model("dbmer", spec, TINY["dbmer"])
+    norms = [l for l in model._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(norms) == 6 and {n.momentum for n in norms} == {0.9}
+    slow = models.build_model("dbmer", spec, {**TINY["dbmer"], "batch_norm_momentum": 0.99})
+    assert {n.momentum for n in slow._flatten_layers()
+            if isinstance(n, keras.layers.BatchNormalization)} == {0.99}
+    assert _counts(slow) == _counts(model)
+    with pytest.raises(ConfigError, match="batch_norm_momentum"):
+        models.build_model("dbmer", spec, {"batch_norm_momentum": 1.0})
