@@ -89,20 +89,21 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from ser_keras import models, store
+    from ser_keras import models
     from ser_keras.config import TrainingConfig, feature_sets_of, parse_input_mapping
     from ser_keras.data import get_class_set
     from ser_keras.data import input as data_input
+    from ser_keras.data import pooled
     from ser_keras.training.recipe import build_optimizer
 
     class_set = get_class_set(args.classes)
-    rows = store.read_manifest(store.manifest_path(args.data, args.dataset))
+    rows = pooled.read_rows(args.data, args.dataset)  # a corpus, or a pool (a+b+c)
     rows, _ = data_input.select_rows(rows, class_set, "mixed")
     labels = data_input.label_indices(rows, class_set)
     entry = models.get_entry(args.model)
     mapping = parse_input_mapping(args.features) if args.features else {}
     feeds = [data_input.InputFeed(d.name, d.rank, [
-        store.open_feature_set(args.data, args.dataset, fs)
+        pooled.open_feature_set(args.data, args.dataset, fs)
         for fs in feature_sets_of(mapping.get(d.name, d.default))]) for d in entry.inputs]
     spec = data_input.input_spec(feeds, class_set.num_classes)
 

@@ -85,3 +85,11 @@ def test_a_class_set_must_read_every_corpus_of_the_pool(two_corpora):
                                            "iemocap4, iemocap8"):
         ExperimentData(experiment_from_dict(
             _experiment(two_corpora, dataset="iemocap+demo", class_set="emodb4")))
+
+
+def test_store_level_readers_open_a_pool_like_the_runner(two_corpora):
+    rows = pooled.read_rows(two_corpora, "iemocap+demo")
+    assert {r["utt_id"].split("/")[0] for r in rows} == {"iemocap", "demo"}
+    fs = pooled.open_feature_set(two_corpora, "iemocap+demo", "vec_feats")
+    assert isinstance(fs, pooled.PooledFeatureSet) and len(fs.utt_ids) == len(
+        pooled.open_feature_set(two_corpora, "demo", "vec_feats").utt_ids) * 2

@@ -119,3 +119,19 @@ class PooledFeatureSet:
     def to_dict(self):
         return {r["utt_id"].decode(): r["features"]
                 for r in self.dataset().as_numpy_iterator()}
+
+
+def read_rows(store_root, dataset: str) -> list[dict]:
+    """The manifest rows of a corpus or of a pool (qualified), straight from the store."""
+    if not is_pooled(dataset):
+        return store.read_manifest(store.manifest_path(store_root, dataset))
+    return pool_rows({corpus: store.read_manifest(store.manifest_path(store_root, corpus))
+                      for corpus in parts(dataset)})
+
+
+def open_feature_set(store_root, dataset: str, name: str):
+    """``store.open_feature_set`` for a corpus, or the pooled set of a pool's corpora."""
+    if not is_pooled(dataset):
+        return store.open_feature_set(store_root, dataset, name)
+    return PooledFeatureSet([store.open_feature_set(store_root, corpus, name)
+                             for corpus in parts(dataset)])
