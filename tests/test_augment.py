@@ -14,12 +14,10 @@ import pytest
 from data_prep import cli
 from data_prep.augment import (Augmentation, AugmentError, add_noise, copies_of, parse_spec,
                                rng_for, snr_db)
-from mini_iemocap import build_release
 from ser_keras import store
 from ser_keras.data import augmented
 from ser_keras.data.protocols import make_folds
 from ser_keras.errors import ProtocolError
-from tiny_bert import make_tiny_bert
 
 USABLE = ["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M000",
           "Ses02M_script01_1b_F000", "Ses03M_impro05a_M000"]
@@ -182,16 +180,7 @@ def test_a_manifest_without_copies_keeps_the_old_columns_and_bytes(tmp_path):
 # --------------------------------------------------------------------------------------------
 # A prepare with copies
 # --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("bert"))
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    return build_release(tmp_path_factory.mktemp("src"))
-
-
+# (fixtures tiny_bert and release: tests/conftest.py)
 def _args(release, out, tiny_bert, *extra):
     return ["iemocap", str(release), "--out", str(out), "--text-encoder", str(tiny_bert),
             "--quiet", "--shard-size", "3", "--features", "mfcc39_smile,bert_tokens", *extra]

@@ -9,10 +9,6 @@ from ser_keras.data.text import clean_transcript
 from tiny_bert import make_tiny_bert
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
 
 def test_token_embeddings_shapes_and_special_tokens(tiny_bert):
     feature = BertTokens(text_encoder=str(tiny_bert))

@@ -3,14 +3,9 @@ import numpy as np
 import pytest
 
 from data_prep.features.bert import BertMean, BertTokens
-from tiny_bert import make_tiny_bert
 
 TEXTS = ["I am so happy!", "why", "excuse me hello , you are so sorry what is this", "fine"]
 
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 def test_mean_of_bert_tokens_rows_including_cls_sep(tiny_bert):

@@ -11,22 +11,12 @@ import numpy as np
 import pytest
 
 from data_prep import cli
-from mini_iemocap import build_release
 from ser_keras import store
-from tiny_bert import make_tiny_bert
 
 USABLE = ["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M000",
           "Ses02M_script01_1b_F000", "Ses03M_impro05a_M000"]
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("bert"))
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    return build_release(tmp_path_factory.mktemp("src"))
 
 
 def _args(release, out, tiny_bert, *extra):
