@@ -1,6 +1,8 @@
 """``ser-prepare``: turn a corpus release into a manifest and feature sets in the store.
 
-    ser-prepare demo [--out DIR] [--size tiny|small|medium] [--seed N]
+    ser-prepare demo [--out DIR] [--size tiny|small|medium] [--seed N] [--layout iemocap]
+    ser-prepare demo --layout msp-podcast      # the MSP-Podcast-layout demo, store corpus demo-msp
+    ser-prepare msp-podcast /data/MSP-Podcast --transcripts asr.csv  # text from a CSV utt_id,text
     ser-prepare iemocap /data/IEMOCAP_full_release [--out DIR] [--features mfcc39_smile,bert_tokens]
     ser-prepare iemocap /data/IEMOCAP_full_release --for ho2020/table3   # what that table reads
     ser-prepare ravdess /data/RAVDESS --augment noise:snr=20,copies=1    # + noisy copies
@@ -16,9 +18,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from data_prep.corpora import ADAPTERS, iemocap
+from data_prep.corpora import ADAPTERS, iemocap, msp_podcast
 from data_prep.errors import PrepareError
 from ser_keras.errors import SerKerasError
+
+DEMO_MSP = "demo-msp"  # store corpus of ``ser-prepare demo --layout msp-podcast``
 
 
 def _feature_list(value: str) -> list[str]:
@@ -75,18 +79,31 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
                              "noise at DB dB SNR; defaults snr=20, copies=1) as rows "
                              "<utt_id>~noise<k> with their own features (kakuba2023 Sec. III-D); "
                              "'none' removes the copies of an earlier run")
+    parser.add_argument("--transcripts", metavar="CSV", default=None,
+                        help="UTF-8 CSV with header utt_id,text: its text replaces the release's "
+                             "transcript of those utterances (e.g. ASR for MSP-Podcast v1.7, "
+                             "which has none); kept with the store for later runs, "
+                             "'none' drops the kept ones")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from data_prep.corpora.demo import SIZES
+    from data_prep.corpora.demo import LAYOUTS, MSP_SEED_OFFSET, SIZES
 
     parser = argparse.ArgumentParser(
         prog="ser-prepare", description="Prepare a corpus into the ser-keras feature store.")
     sub = parser.add_subparsers(dest="corpus", required=True, metavar="CORPUS")
     demo = sub.add_parser("demo", help="generate the synthetic demo corpus and prepare it")
     demo.add_argument("--size", choices=sorted(SIZES), default="small")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0,
+                      help="generation seed (default: %(default)s); the msp-podcast layout draws "
+                           f"its utterances with seed+{MSP_SEED_OFFSET}, so they differ from the "
+                           "IEMOCAP layout's")
+    demo.add_argument("--layout", choices=LAYOUTS, default="iemocap",
+                      help="iemocap (default): an IEMOCAP_full_release tree, store corpus "
+                           "'demo'; msp-podcast: an MSP-Podcast release (Audios/, Labels/, "
+                           "Transcripts/), store corpus 'demo-msp', other utterances and ids, "
+                           "for cross-corpus runs; each read by the real adapter")
     _common(demo, default_encoder="minilm-l6")
     for name in ADAPTERS:
         corpus = sub.add_parser(name, help=f"prepare a {name} release")
@@ -127,7 +144,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: cell(s) {', '.join(wanting)} of {args.for_experiment} train on "
                   "augmented copies: add --augment noise (or train them with --set "
                   "augmentation=none)")
-    if args.corpus == "demo":
+    corpus = args.corpus
+    if args.corpus == "demo" and args.layout == "msp-podcast":
+        from data_prep.corpora import demo
+
+        corpus = DEMO_MSP
+        source = args.out / "sources" / f"{DEMO_MSP}-{args.size}-seed{args.seed}"
+        print(f"generating the MSP-Podcast-layout demo corpus ({args.size}, seed {args.seed}: "
+              f"utterances drawn with seed {args.seed + demo.MSP_SEED_OFFSET}) in {source}")
+        demo.generate(source, size=args.size, seed=args.seed, layout="msp-podcast")
+        adapter = msp_podcast  # an MSP-Podcast-layout release, read by the real adapter
+    elif args.corpus == "demo":
         from data_prep.corpora import demo
 
         source = args.out / "sources" / f"demo-{args.size}-seed{args.seed}"
@@ -137,16 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         source, adapter = args.source, ADAPTERS[args.corpus]
     try:
-        report = prepare(args.corpus, source, args.out, adapter, args.features,
+        report = prepare(corpus, source, args.out, adapter, args.features,
                          text_encoder=args.text_encoder, workers=args.workers,
                          shard_size=args.shard_size, progress=not args.quiet, command=command,
-                         augment=args.augment if augment is None else augment)
+                         augment=args.augment if augment is None else augment,
+                         transcripts=args.transcripts)
     except PrepareError as err:
         print(f"ser-prepare: error: {err}", file=sys.stderr)
         return 2
     for line in summary_lines(report):
         print(line)
-    print(f"store: {args.out / args.corpus}")
+    print(f"store: {args.out / corpus}")
     return 0
 
 

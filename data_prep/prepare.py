@@ -2,7 +2,9 @@
 
 ``prepare()`` is what ``ser-prepare <corpus> <path>`` runs, in four stages:
 
-1. scan: the corpus adapter lists every utterance with a status (label problems);
+1. scan: the corpus adapter lists every utterance with a status (label problems); with
+   ``transcripts`` (``--transcripts CSV``, see ``data_prep.transcripts``) the user's text then
+   replaces the release's for the utt_ids the CSV names (kept for later runs);
 2. audio check (worker processes): missing, unreadable, empty or silent audio get a status;
    with ``augment`` (``--augment noise:snr=20,copies=2``, see ``data_prep.augment``) every
    usable utterance then gets its augmented copies as extra rows;
@@ -35,6 +37,7 @@ from typing import Callable, Sequence
 from tqdm import tqdm
 
 from data_prep import augment as augmentation
+from data_prep import transcripts as user_transcripts
 from data_prep.audio import AudioError, check_audio, load_audio
 from data_prep.errors import PrepareError
 from data_prep.features import FEATURE_SETS, get_feature_set
@@ -166,6 +169,7 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
             workers: int | None = None, shard_size: int = store.DEFAULT_SHARD_SIZE,
             progress: bool = True, command: str | None = None,
             augment: str | augmentation.Augmentation | None = None,
+            transcripts: str | Path | None = None,
             log: Callable[[str], None] = print) -> dict:
     """Prepare ``source`` as ``corpus`` into the store at ``out``; return the prepare report.
 
@@ -173,6 +177,9 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     corpus has no transcripts; text sets asked for explicitly on such a corpus are an error.
     ``augment``: an augmentation spec (``noise:snr=20,copies=1``, see ``data_prep.augment``)
     or None; every usable utterance gets that many noisy copies (rows and features).
+    ``transcripts``: a CSV (utt_id,text) whose text replaces the release's; None keeps the
+    text of an earlier run's CSV (stored with the corpus), ``"none"`` drops it
+    (``data_prep.transcripts``).
     """
     # "none" (explicit): remove the copies an earlier run made; None: keep none, but refuse to
     # drop existing copies silently (below)
@@ -188,6 +195,7 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     scan = adapter.scan(source, corpus=corpus)
     timings["scan_s"] = time.perf_counter() - t
     rows = scan.rows
+    texts = user_transcripts.apply(rows, transcripts, corpus_dir, corpus, scan.problems, log)
 
     explicit = features is not None
     features = list(features if explicit else DEFAULT_FEATURES)
@@ -196,11 +204,12 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
         if explicit:
             raise PrepareError(f"{source}: {corpus} has no transcripts, so text feature sets "
                                f"({', '.join(text_names)}) cannot be extracted; leave them out "
-                               f"of --features")
+                               f"of --features, or give transcripts with --transcripts CSV")
         log(f"{corpus} has no transcripts: preparing audio feature sets only")
         features = [n for n in features if n not in text_names]
     command = command or (f"ser-prepare {corpus} {source} --out {out} --features "
-                          f"{','.join(features)}" + (f" --augment {augment}" if augment else ""))
+                          f"{','.join(features)}" + (f" --augment {augment}" if augment else "")
+                          + (f" --transcripts {transcripts}" if transcripts else ""))
     instances = {}
     for name in features:
         options = {"text_encoder": text_encoder} if (
@@ -259,6 +268,7 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     report = _report(corpus, source, rows, scan.problems, out, timings, workers, list(features))
     report["augmentation"] = _augmentation_report(augment, copies)
     report["stale_feature_sets"] = stale
+    report["transcripts"] = texts.report(rows)
     store.atomic_write_json(corpus_dir / "prepare_report.json", report)
     return report
 
@@ -467,6 +477,9 @@ def summary_lines(report: dict) -> list[str]:
     if augmented:
         lines.append(f"  augmentation {augmented['spec']}: {augmented['copy_rows']} copies of "
                      f"{augmented['sources']} utterances (utt_id <source>~noise<k>)")
+    transcripts_line = user_transcripts.summary_line(report.get("transcripts"))
+    if transcripts_line:
+        lines.append(transcripts_line)
     if report.get("stale_feature_sets"):
         lines.append(f"  stale (built from another manifest, refused by readers): "
                      f"{', '.join(report['stale_feature_sets'])}")

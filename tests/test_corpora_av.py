@@ -220,3 +220,146 @@ def test_unusable_source_is_one_clear_error(tmp_path, adapter):
             adapter.scan(source)
         message = str(err.value)
         assert message.startswith(str(source)) and "\n" not in message
+
+
+# --------------------------------------------------------------------------------------------
+# --transcripts CSV (user transcripts, e.g. ASR for MSP-Podcast v1.7) on the miniature release
+# --------------------------------------------------------------------------------------------
+P = "MSP-PODCAST_"
+TRANSCRIPTS_CSV = (
+    "\ufeffutt_id,text\n"
+    f'{P}0001_0001,"i am so happy, really"\n'      # replaces the release's transcript
+    f'{P}0001_0002,"  what   a\tday, café  "\n'    # fills one (whitespace collapsed)
+    f"{P}0003_0002,the wav is missing\n"           # in the corpus, not usable
+    f"{P}7777_0001,not in the corpus\n"
+    f"{P}7777_0002,nor this\n"
+    f"{P}0001_0002,a second row\n"                 # the first row is kept
+    f"{P}0002_0002,\n"                             # no text: ignored
+    f"{P}0002_0001,cut, at a comma\n"              # unquoted comma: ignored, not truncated
+)
+
+
+def _prepare_msp(source, out, tiny_bert, *extra, features="logmel64,bert_mean"):
+    from data_prep import cli
+
+    return cli.main(["msp-podcast", str(source), "--out", str(out), "--features", features,
+                     "--text-encoder", str(tiny_bert), "--quiet", "--workers", "1", *extra])
+
+
+def _msp_state(out):
+    import json
+
+    from ser_keras import store
+
+    rows = {r["utt_id"]: r for r in store.read_manifest(store.manifest_path(out, "msp-podcast"))}
+    report = json.loads((out / "msp-podcast" / "prepare_report.json").read_text())
+    return rows, report
+
+
+def test_read_transcripts_csv(tmp_path):
+    from data_prep.transcripts import read_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text(TRANSCRIPTS_CSV, encoding="utf-8")
+    texts, problems = read_csv(path)
+    assert texts == {f"{P}0001_0001": "i am so happy, really",
+                     f"{P}0001_0002": "what a day, café", f"{P}0003_0002": "the wav is missing",
+                     f"{P}7777_0001": "not in the corpus", f"{P}7777_0002": "nor this"}
+    assert problems == [f"{path}:7: second row for {P}0001_0002; kept the first",
+                        f"{path}:8: empty text for {P}0002_0002; row ignored",
+                        f"{path}:9: more fields than the header (a comma in an unquoted "
+                        "text?); row ignored"]
+    path.write_text(" text ,speaker,utt_id\nhello,3,a\n")   # any column order, other columns
+    assert read_csv(path) == ({"a": "hello"}, [])
+
+
+def test_transcripts_csv_fills_text_reports_and_is_kept_on_rerun(tmp_path, tiny_bert, capsys):
+    source = build_msp_podcast(tmp_path)
+    csv_path = tmp_path / "asr.csv"
+    csv_path.write_text(TRANSCRIPTS_CSV, encoding="utf-8")
+    out = tmp_path / "store"
+
+    # 1. with the CSV: its rows fill / replace the text; unknown ids are problems, counted
+    assert _prepare_msp(source, out, tiny_bert, "--transcripts", str(csv_path)) == 0
+    printed = capsys.readouterr().out
+    rows, report = _msp_state(out)
+    assert rows[f"{P}0001_0001"]["text"] == "i am so happy, really"      # release's replaced
+    assert rows[f"{P}0001_0002"]["text"] == "what a day, café"
+    assert rows[f"{P}0003_0002"]["text"] == "the wav is missing"
+    assert rows[f"{P}0002_0001"]["text"] == rows[f"{P}0002_0002"]["text"] == ""
+    expected = {"source": "csv", "csv": str(csv_path.resolve()), "with_text": 2,
+                "without_text": 2, "from_csv": 2, "from_release": 0, "replaced": 1,
+                "unknown_ids": 2, "kept_from": None}
+    assert report["transcripts"] == expected
+    unknown = (f"{csv_path.resolve()}: 2 utt_id(s) that msp-podcast does not have; ignored: "
+               f"{P}7777_0001, {P}7777_0002")
+    assert unknown in report["problems"]
+    assert any("second row for" in p for p in report["problems"])
+    assert (f"  transcripts: csv ({csv_path.resolve()}): 2 of 4 usable utterances have text "
+            "(2 from the CSV, 0 from the release; 1 release transcript(s) replaced by the "
+            "CSV's); 2 CSV utt_id(s) not in the corpus (see problems)") in printed
+    assert report["features"]["bert_mean"]["records"] == 4
+    manifest = (out / "msp-podcast" / "manifest.csv").read_bytes()
+
+    # 2. re-run without --transcripts: the user's text is kept (from the store's copy), said so
+    csv_path.unlink()
+    assert _prepare_msp(source, out, tiny_bert) == 0
+    printed = capsys.readouterr().out
+    assert "keeping the 3 transcript(s) of an earlier --transcripts" in printed
+    assert (out / "msp-podcast" / "manifest.csv").read_bytes() == manifest
+    rows, report = _msp_state(out)
+    stored = out / "msp-podcast" / "transcripts.json"
+    assert report["transcripts"] == dict(expected, kept_from=str(stored), unknown_ids=0)
+    assert "kept from an earlier run" in printed
+
+    # 3. --transcripts none: back to the release's transcripts, the stored copy deleted
+    assert _prepare_msp(source, out, tiny_bert, "--transcripts", "none") == 0
+    printed = capsys.readouterr().out
+    rows, report = _msp_state(out)
+    assert not stored.exists()
+    assert rows[f"{P}0001_0001"]["text"] == "I can't believe this happened."
+    assert rows[f"{P}0001_0002"]["text"] == ""
+    assert report["transcripts"] == {
+        "source": "release", "csv": None, "with_text": 1, "without_text": 3, "from_csv": 0,
+        "from_release": 1, "replaced": 0, "unknown_ids": 0, "kept_from": None}
+    assert "  transcripts: release: 1 of 4 usable utterances have text" in printed
+
+
+def test_transcripts_give_text_to_a_release_without_any(tmp_path, tiny_bert, capsys):
+    source = build_msp_podcast(tmp_path, transcripts=False)
+    out = tmp_path / "store"
+    assert _prepare_msp(source, out, tiny_bert, features="logmel64") == 0
+    assert _msp_state(out)[1]["transcripts"]["source"] == "none"
+    assert "transcripts: none: 0 of 4 usable utterances have text" in capsys.readouterr().out
+    # text sets need transcripts: refused without, fine with a CSV for every usable utterance
+    assert _prepare_msp(source, out, tiny_bert, features="bert_mean") == 2
+    assert "--transcripts CSV" in capsys.readouterr().err
+    csv_path = tmp_path / "asr.csv"
+    csv_path.write_text("utt_id,text\n" + "".join(
+        f"{P}{s},hello {s}\n" for s in ("0001_0001", "0001_0002", "0002_0001", "0002_0002")))
+    assert _prepare_msp(source, out, tiny_bert, "--transcripts", str(csv_path),
+                        features="logmel64,bert_mean") == 0
+    info = _msp_state(out)[1]["transcripts"]
+    assert (info["source"], info["with_text"], info["without_text"]) == ("csv", 4, 0)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"id,transcript\nMSP-PODCAST_0001_0001,hello\n",
+     "not a transcripts CSV: its header must name the columns utt_id and text "
+     "(found: id, transcript)"),
+    (b"", "not a transcripts CSV: its header must name the columns utt_id and text "
+          "(found: no header)"),
+    (b"utt_id,text\nMSP-PODCAST_0001_0001,caf\xe9\n", "the transcripts CSV is not UTF-8 text"),
+    (None, "no such transcripts file"),
+])
+def test_bad_transcripts_csv_is_one_clear_error(tmp_path, tiny_bert, capsys, content, message):
+    source = build_msp_podcast(tmp_path)
+    csv_path = tmp_path / "bad.csv"
+    if content is not None:
+        csv_path.write_bytes(content)
+    assert _prepare_msp(source, tmp_path / "store", tiny_bert, "--transcripts",
+                        str(csv_path), features="logmel64") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"ser-prepare: error: {csv_path.resolve()}: ")
+    assert message in err
+    assert not (tmp_path / "store" / "msp-podcast" / "manifest.csv").exists()

@@ -1,4 +1,5 @@
-"""The built-in demo corpus: a synthetic bimodal emotional speech corpus in the IEMOCAP layout.
+"""The built-in demo corpus: a synthetic bimodal emotional speech corpus in the IEMOCAP layout
+(and, with ``layout="msp-podcast"``, a second one in the MSP-Podcast layout: see the end).
 
 ``generate(root, size, seed)`` synthesises speech with espeak-ng (``data_prep.synth``) and writes
 it under ``root`` exactly as the ``IEMOCAP_full_release`` directory is laid out, so the demo is
@@ -43,9 +44,34 @@ The marker ``root/.ser_demo.json`` says ``"complete": false`` while the corpus i
 seed and generator version, and otherwise regenerates from scratch. It never deletes a
 ``Session1``..``README.txt`` it did not write (a real release given as ``root`` by mistake):
 without its marker it refuses with ``FileExistsError``.
+
+The MSP-Podcast layout (``generate(root, size, seed, layout="msp-podcast")``, the CLI's
+``ser-prepare demo --layout msp-podcast``; read by the real MSP-Podcast adapter as the store
+corpus ``demo-msp``) stands in for MSP-Podcast in cross-corpus runs (triantafyllopoulos2022
+trains on IEMOCAP and on MSP-Podcast and tests across them). The same synthesis, planned with
+seed ``seed + MSP_SEED_OFFSET`` (1000), so its utterances differ from the IEMOCAP demo's of the
+same ``seed`` (and equal, under other names, those of the IEMOCAP demo of seed ``seed + 1000``):
+
+* ``Audios/MSP-PODCAST_<podcast>_<segment>.wav``: each dialog is a "podcast" (numbered from
+  9001, far from the release's numbers, in dialog order), each of its turns a segment (0001..
+  in time order), its slice of the dialog recording; no ids shared with the IEMOCAP layout.
+* ``Labels/labels_consensus.csv``, header ``FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,
+  Gender,Split_Set``, sorted by FileName. EmoClass: ``MSP_CLASS`` of the demo code (neu N,
+  hap and exc H, sad S, ang A, fru C, fea F, sur U, dis D, oth O, xxx X). EmoAct/EmoVal/EmoDom:
+  the demo's 1-5 mean ratings mapped linearly onto 1-7 (``to_msp_scale``: 1 -> 1, 3 -> 4,
+  5 -> 7), two decimals. SpkrID: ``msp_speaker_id`` (11, 12, ..., 52: session x 10 + 1 for the
+  female, 2 for the male actor), all known (no ``Unknown``); Gender Female/Male.
+  Split_Set: Train / Development / Test1, speaker-disjoint, as near 60/15/25 % of the segments
+  as 10 speakers allow (``_msp_splits``: an exhaustive search that first keeps two speakers,
+  both genders and A, H, N, S in every split; in practice 6/2/2 speakers, about 60/20/20 %).
+* ``Transcripts/<stem>.txt``: the demo transcript (tags such as ``[LAUGHTER]`` included),
+  as the releases since v1.8 have them; ``README.txt`` says what the directory is.
+Its marker adds ``"layout": "msp-podcast"`` and ``"plan_seed"``; the IEMOCAP marker is as
+before. Corpora are byte-identical for the same size and seed here too.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -62,7 +88,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 __all__ = ["SIZES", "EMOTIONS", "SAMPLE_RATE", "MARKER", "GENERATOR_VERSION", "DialogSpec",
-           "dialog_specs", "generate"]
+           "dialog_specs", "generate", "generate_msp_podcast", "LAYOUTS", "MSP_SEED_OFFSET",
+           "MSP_CLASS", "MSP_SPLITS", "msp_speaker_id", "to_msp_scale"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +98,24 @@ MARKER = ".ser_demo.json"
 SAMPLE_RATE = 16000
 N_SESSIONS = 5
 EMOTIONS = ("neu", "hap", "sad", "ang", "exc", "fru", "fea", "sur", "dis", "oth", "xxx")
+
+#: Layouts ``generate`` writes: the IEMOCAP release's (default) or an MSP-Podcast release's.
+LAYOUTS = ("iemocap", "msp-podcast")
+#: The MSP-Podcast layout plans its utterances with ``seed + MSP_SEED_OFFSET``.
+MSP_SEED_OFFSET = 1000
+#: Podcast numbers start above this (9001, 9002...): far from the real release's low numbers.
+MSP_PODCAST_BASE = 9000
+#: Demo (IEMOCAP) code -> MSP-Podcast EmoClass. Excited joins happy (as iemocap4 merges them);
+#: MSP-Podcast has no frustration: it becomes contempt (C), the release's other negative,
+#: moderately aroused class; xxx (raters disagreed) becomes X (no agreement).
+MSP_CLASS = {"neu": "N", "hap": "H", "exc": "H", "sad": "S", "ang": "A", "fru": "C",
+             "fea": "F", "sur": "U", "dis": "D", "oth": "O", "xxx": "X"}
+MSP_CLASS_ORDER = ("A", "S", "H", "U", "F", "D", "C", "N", "O", "X")
+_MSP_MAIN = ("A", "H", "N", "S")
+#: Split_Set values and the share of segments aimed at (speaker-disjoint, see _msp_splits).
+MSP_SPLITS = (("Train", 0.60), ("Development", 0.15), ("Test1", 0.25))
+MSP_COLUMNS = ("FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender",
+               "Split_Set")
 
 
 def _size(impro: int, script: int, turns: int, description: str) -> dict[str, Any]:
@@ -559,6 +604,31 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
+def _render_dialog(synth, dialog: dict[str, Any], noise_rms: float
+                   ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The dialog recording (16-bit PCM) and each turn's (start, end) sample span in it."""
+    sr = SAMPLE_RATE
+    segments = []
+    for t in dialog["turns"]:
+        speech = synth.synthesize(t["spoken"], voice=t["voice"], rate=t["rate"],
+                                  pitch=t["pitch"], pitch_range=t["pitch_range"],
+                                  volume=t["volume"], out_rate=sr, seed=t["espeak_seed"])
+        speech = _trim(speech) * np.float32(t["gain"])
+        segments.append(np.concatenate([
+            np.zeros(round(t["pad_pre"] * sr), np.float32), speech,
+            np.zeros(round(t["pad_post"] * sr), np.float32)]))
+    spans, pos = [], round(dialog["lead_in"] * sr)
+    for t, seg in zip(dialog["turns"], segments):
+        spans.append((pos, pos + len(seg)))
+        pos += len(seg) + round(t["gap"] * sr)
+    mix = np.zeros(pos + sr, np.float64)
+    for (a, b), seg in zip(spans, segments):
+        mix[a:b] += seg
+    noise = np.random.default_rng(dialog["noise_seed"]).normal(0.0, noise_rms, mix.size)
+    pcm = np.clip(np.rint((mix + noise) * 32767.0), -32768, 32767).astype(np.int16)
+    return pcm, spans
+
+
 def _render_session(root: Path, session: dict[str, Any]) -> None:
     from data_prep.synth import EspeakSynthesizer
 
@@ -573,25 +643,7 @@ def _render_session(root: Path, session: dict[str, Any]) -> None:
 
     for dialog in session["dialogs"]:
         name = dialog["name"]
-        segments = []
-        for t in dialog["turns"]:
-            speech = synth.synthesize(t["spoken"], voice=t["voice"], rate=t["rate"],
-                                      pitch=t["pitch"], pitch_range=t["pitch_range"],
-                                      volume=t["volume"], out_rate=sr, seed=t["espeak_seed"])
-            speech = _trim(speech) * np.float32(t["gain"])
-            segments.append(np.concatenate([
-                np.zeros(round(t["pad_pre"] * sr), np.float32), speech,
-                np.zeros(round(t["pad_post"] * sr), np.float32)]))
-        spans, pos = [], round(dialog["lead_in"] * sr)
-        for t, seg in zip(dialog["turns"], segments):
-            spans.append((pos, pos + len(seg)))
-            pos += len(seg) + round(t["gap"] * sr)
-        mix = np.zeros(pos + sr, np.float64)
-        for (a, b), seg in zip(spans, segments):
-            mix[a:b] += seg
-        noise = np.random.default_rng(dialog["noise_seed"]).normal(0.0, session["noise_rms"],
-                                                                  mix.size)
-        pcm = np.clip(np.rint((mix + noise) * 32767.0), -32768, 32767).astype(np.int16)
+        pcm, spans = _render_dialog(synth, dialog, session["noise_rms"])
         _write_wav(base / "dialog" / "wav" / f"{name}.wav", pcm)
         wav_dir = base / "sentences" / "wav" / name
         wav_dir.mkdir(parents=True, exist_ok=True)
@@ -638,13 +690,33 @@ def _render_session(root: Path, session: dict[str, Any]) -> None:
         (emo_dir / session["junk"]).write_bytes(_APPLEDOUBLE)
 
 
+def _render_session_msp(root: Path, session: dict[str, Any]) -> None:
+    """The MSP-Podcast layout of one session: each turn's slice of its dialog ("podcast")
+    recording as ``Audios/<msp stem>.wav``; the same synthesis calls, in the same order, as
+    ``_render_session``."""
+    from data_prep.synth import EspeakSynthesizer
+
+    synth = EspeakSynthesizer()
+    audios = root / "Audios"
+    audios.mkdir(parents=True, exist_ok=True)
+    for dialog in session["dialogs"]:
+        pcm, spans = _render_dialog(synth, dialog, session["noise_rms"])
+        for t, (a, b) in zip(dialog["turns"], spans):
+            _write_wav(audios / f"{t['msp']}.wav", pcm[a:b])
+
+
+_RENDERERS = {"iemocap": _render_session, "msp-podcast": _render_session_msp}
+
+
 def _worker_main() -> None:
-    """Subprocess entry: reads {"root", "session"} JSON on stdin, renders that session."""
+    """Subprocess entry: reads {"root", "session", "layout"} JSON on stdin, renders that
+    session in that layout (default: IEMOCAP)."""
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    _render_session(Path(job["root"]), job["session"])
+    _RENDERERS[job.get("layout", "iemocap")](Path(job["root"]), job["session"])
 
 
-def _render_all(root: Path, sessions: list[dict[str, Any]], workers: int | None) -> None:
+def _render_all(root: Path, sessions: list[dict[str, Any]], workers: int | None,
+                layout: str = "iemocap") -> None:
     package_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
@@ -653,7 +725,8 @@ def _render_all(root: Path, sessions: list[dict[str, Any]], workers: int | None)
            "from data_prep.corpora.demo import _worker_main; _worker_main()"]
 
     def run(session: dict[str, Any]) -> None:
-        payload = json.dumps({"root": str(root), "session": session}).encode("utf-8")
+        payload = json.dumps({"root": str(root), "session": session,
+                              "layout": layout}).encode("utf-8")
         proc = subprocess.run(cmd, input=payload, capture_output=True, env=env)
         if proc.returncode != 0:
             lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
@@ -701,6 +774,8 @@ other formats.
 
 _GENERATOR = "ser-keras demo corpus"
 _ENTRIES = ["README.txt", "Documentation"] + [f"Session{s}" for s in range(1, N_SESSIONS + 1)]
+_LAYOUT_ENTRIES = {"iemocap": _ENTRIES,
+                   "msp-podcast": ["README.txt", "Audios", "Labels", "Transcripts"]}
 
 
 def _read_marker(root: Path) -> dict[str, Any] | None:
@@ -711,19 +786,26 @@ def _read_marker(root: Path) -> dict[str, Any] | None:
     return found if isinstance(found, dict) and found.get("generator") == _GENERATOR else None
 
 
-def _clear(root: Path) -> None:
+def _clear(root: Path, layout: str = "iemocap") -> None:
     """Remove what a previous (partial or different) generation left; nothing else.
 
-    Refuses when ``root`` holds corpus entries without a marker of this generator (a real
-    IEMOCAP release, say), so that nothing but the generator's own output is ever deleted.
+    Refuses when ``root`` holds entries of the layout without a marker of this generator (a
+    real IEMOCAP or MSP-Podcast release, say), so that nothing but the generator's own output
+    is ever deleted. With a valid marker, the entries of every layout are removed (a root
+    that held the other layout's demo does not end up holding both).
     """
-    present = [name for name in _ENTRIES if (root / name).exists() or (root / name).is_symlink()]
-    if present and _read_marker(root) is None:
+    own = _LAYOUT_ENTRIES[layout]
+    present = [name for name in own if (root / name).exists() or (root / name).is_symlink()]
+    ours = _read_marker(root) is not None
+    if present and not ours:
         raise FileExistsError(
             f"refusing to generate the demo corpus into {root}: it already holds "
             f"{', '.join(present)} not written by the demo generator (no valid {MARKER})"
         )
-    for name in _ENTRIES:
+    entries = list(own)
+    if ours:
+        entries += [n for names in _LAYOUT_ENTRIES.values() for n in names if n not in entries]
+    for name in entries:
         path = root / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -738,37 +820,49 @@ def _write_marker(root: Path, info: dict[str, Any]) -> None:
 
 
 def generate(root: str | os.PathLike[str], size: str = "small", seed: int = 0, *,
-             workers: int | None = None) -> Path:
-    """Write the demo corpus under ``root`` (the equivalent of ``IEMOCAP_full_release/``).
+             workers: int | None = None, layout: str = "iemocap") -> Path:
+    """Write the demo corpus under ``root`` (the equivalent of ``IEMOCAP_full_release/``, or
+    with ``layout="msp-podcast"`` of an MSP-Podcast release: see ``generate_msp_podcast``).
 
     ``size`` is a key of ``SIZES``; the same ``size`` and ``seed`` give a byte-identical corpus.
-    Returns at once when ``root`` already holds the complete corpus for this size, seed and
-    generator version; otherwise the generated entries (README.txt, Documentation, Session1-5)
-    are removed and written again (other files in ``root`` are left alone; entries not written
-    by this generator raise ``FileExistsError``). ``workers`` bounds the synthesis subprocesses
-    (default: the CPU count, at most one per session); it does not change the output.
+    Returns at once when ``root`` already holds the complete corpus for this size, seed,
+    layout and generator version; otherwise the generated entries (README.txt, Documentation,
+    Session1-5; Audios, Labels, Transcripts) are removed and written again (other files in
+    ``root`` are left alone; entries not written by this generator raise ``FileExistsError``).
+    ``workers`` bounds the synthesis subprocesses (default: the CPU count, at most one per
+    session); it does not change the output.
     Raises ``data_prep.synth.EspeakUnavailableError`` when espeak-ng cannot be loaded.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown demo layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     spec = _size_spec(size)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     root = Path(root)
     wanted = {"generator": _GENERATOR, "version": GENERATOR_VERSION, "size": size, "seed": seed}
+    plan_seed = seed
+    if layout != "iemocap":  # the IEMOCAP marker stays as it was (no "layout" key)
+        plan_seed = seed + MSP_SEED_OFFSET
+        wanted.update(layout=layout, plan_seed=plan_seed)
     found = _read_marker(root)
     if found is not None and found.get("complete") is True and all(
-            found.get(k) == v for k, v in wanted.items()):
-        log.info("demo corpus already complete in %s (size %s, seed %d)", root, size, seed)
+            found.get(k) == v for k, v in wanted.items()) and found.get(
+            "layout", "iemocap") == layout:
+        log.info("demo corpus already complete in %s (size %s, seed %d, layout %s)", root,
+                 size, seed, layout)
         return root
 
     from data_prep.synth import espeak_paths
 
     espeak_paths()  # a clear error now rather than one per subprocess
-    sessions = _plan(size, seed)
-    _clear(root)
+    sessions = _plan(size, plan_seed)
+    _clear(root, layout)
     root.mkdir(parents=True, exist_ok=True)
     _write_marker(root, {**wanted, "complete": False})  # claims the entries while writing them
     n_dialogs = sum(len(s["dialogs"]) for s in sessions)
+    if layout == "msp-podcast":
+        return _generate_msp(root, size, seed, sessions, wanted, workers)
     _write_text(root / "README.txt", _README.format(size=size, seed=seed, version=GENERATOR_VERSION,
                                                    utterances=spec["utterances"],
                                                    dialogs=n_dialogs))
@@ -786,4 +880,144 @@ def generate(root: str | os.PathLike[str], size: str = "small", seed: int = 0, *
     _write_marker(root, {**wanted, "complete": True, "utterances": spec["utterances"],
                          "dialogs": n_dialogs,
                          "labels": {k: labels[k] for k in EMOTIONS if k in labels}})
+    return root
+
+
+def generate_msp_podcast(root: str | os.PathLike[str], size: str = "small", seed: int = 0, *,
+                         workers: int | None = None) -> Path:
+    """The demo corpus in the MSP-Podcast layout (``generate(..., layout="msp-podcast")``).
+
+    The utterances are planned with ``seed + MSP_SEED_OFFSET`` (so ``seed`` 0 gives other
+    utterances than the IEMOCAP-layout demo of seed 0); see the module docstring.
+    """
+    return generate(root, size, seed, workers=workers, layout="msp-podcast")
+
+
+# --------------------------------------------------------------------------------------------
+# The MSP-Podcast layout
+# --------------------------------------------------------------------------------------------
+
+_MSP_README = """\
+MSP-Podcast-layout demo corpus (synthetic) generated by ser-keras
+=================================================================
+
+This directory mimics the layout and file formats of an MSP-Podcast release (v1.7 and
+later), but every recording in it is synthetic speech produced with espeak-ng by
+data_prep.corpora.demo (size "{size}", seed {seed}: utterances drawn with seed {plan_seed},
+generator version {version}). It contains no MSP-Podcast data.
+
+{utterances} segments of {podcasts} "podcasts" (MSP-PODCAST_<podcast>_<segment>),
+{speakers} speakers.
+Split_Set is speaker-disjoint:
+{splits}
+
+  Labels/labels_consensus.csv   FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set
+                                EmoClass A angry, S sad, H happy, U surprise, F fear,
+                                D disgust, C contempt, N neutral, O other, X no agreement;
+                                EmoAct/EmoVal/EmoDom on 1-7
+  Audios/<FileName>             segment recordings (16 kHz mono 16-bit)
+  Transcripts/<segment>.txt     transcripts (the release since v1.8; v1.7 had none)
+"""
+
+
+def msp_speaker_id(session: int, role: str) -> str:
+    """SpkrID of the demo speaker ``role`` (F/M) of ``session``: 11, 12, 21, ... 52."""
+    return str(10 * session + (1 if role == "F" else 2))
+
+
+def to_msp_scale(rating: float) -> float:
+    """A demo rating on IEMOCAP's 1-5 scale mapped linearly onto MSP-Podcast's 1-7 one."""
+    return 1.0 + (float(rating) - 1.0) * 6.0 / 4.0
+
+
+def _msp_splits(turns: list[tuple[str, str, str]]) -> dict[str, str]:
+    """SpkrID -> Split_Set from (SpkrID, Gender, EmoClass) per segment: speaker-disjoint.
+
+    Every assignment of the speakers to Train/Development/Test1 is tried (3^10 for the demo's
+    10); the chosen one first has at least two speakers, both genders and each of A, H, N, S in
+    every split (as far as possible), then the segment shares closest to ``MSP_SPLITS`` (sum of
+    absolute differences); ties go to the first in enumeration order, so the split is a function
+    of the corpus alone. With 10 speakers of about equal share that is 6/2/2 speakers (one of
+    each gender outside Train), about 60/20/20 % of the segments (6/1/3, 60/10/30 %, is as far
+    from 60/15/25 and leaves one speaker to validate on).
+    """
+    speakers = sorted({s for s, _, _ in turns}, key=int)
+    if len(speakers) > 12:
+        raise ValueError("too many speakers for the exhaustive split search")
+    row = {s: i for i, s in enumerate(speakers)}
+    kinds = (*_MSP_MAIN, "Female", "Male")  # what every split should hold; then the total
+    counts = np.zeros((len(speakers), len(kinds) + 1))
+    for speaker, gender, emo_class in turns:
+        counts[row[speaker], -1] += 1
+        for kind in (gender, emo_class):
+            if kind in kinds:
+                counts[row[speaker], kinds.index(kind)] += 1
+    grid = np.array(list(itertools.product(range(len(MSP_SPLITS)), repeat=len(speakers))))
+    missing = np.zeros(len(grid))
+    deviation = np.zeros(len(grid))
+    for j, (_, share) in enumerate(MSP_SPLITS):
+        member = (grid == j).astype(np.float64)
+        sums = member @ counts
+        missing += (sums[:, :-1] == 0).sum(axis=1) + (member.sum(axis=1) < 2)
+        deviation += np.abs(sums[:, -1] / counts[:, -1].sum() - share)
+    best = grid[np.lexsort((np.round(deviation, 9), missing))[0]]
+    return {s: MSP_SPLITS[j][0] for s, j in zip(speakers, best)}
+
+
+def _msp_records(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Name every turn's segment (``turn["msp"]``, read by the renderer) and return the rows
+    of labels_consensus.csv (plus each segment's transcript), sorted by FileName."""
+    records, podcast = [], MSP_PODCAST_BASE
+    for session in sessions:
+        for dialog in session["dialogs"]:
+            podcast += 1
+            for k, t in enumerate(dialog["turns"], 1):
+                t["msp"] = f"MSP-PODCAST_{podcast:04d}_{k:04d}"
+                valence, arousal, dominance = (to_msp_scale(x) for x in t["vad"])
+                records.append({
+                    "FileName": t["msp"] + ".wav", "EmoClass": MSP_CLASS[t["label"]],
+                    "EmoAct": arousal, "EmoVal": valence, "EmoDom": dominance,
+                    "SpkrID": msp_speaker_id(session["session"], t["speaker"]),
+                    "Gender": {"F": "Female", "M": "Male"}[t["speaker"]],
+                    "text": t["text"]})
+    splits = _msp_splits([(r["SpkrID"], r["Gender"], r["EmoClass"]) for r in records])
+    for r in records:
+        r["Split_Set"] = splits[r["SpkrID"]]
+    return sorted(records, key=lambda r: r["FileName"])
+
+
+def _generate_msp(root: Path, size: str, seed: int, sessions: list[dict[str, Any]],
+                  wanted: dict[str, Any], workers: int | None) -> Path:
+    records = _msp_records(sessions)
+    (root / "Labels").mkdir()
+    lines = [",".join(MSP_COLUMNS)]
+    for r in records:
+        lines.append(",".join([r["FileName"], r["EmoClass"], f"{r['EmoAct']:.2f}",
+                               f"{r['EmoVal']:.2f}", f"{r['EmoDom']:.2f}", r["SpkrID"],
+                               r["Gender"], r["Split_Set"]]))
+    _write_text(root / "Labels" / "labels_consensus.csv", "".join(x + "\n" for x in lines))
+    (root / "Transcripts").mkdir()
+    for r in records:
+        _write_text(root / "Transcripts" / (r["FileName"][:-4] + ".txt"), r["text"] + "\n")
+    splits: dict[str, int] = {}
+    speakers: dict[str, set[str]] = {}
+    labels: dict[str, int] = {}
+    for r in records:
+        splits[r["Split_Set"]] = splits.get(r["Split_Set"], 0) + 1
+        speakers.setdefault(r["Split_Set"], set()).add(r["SpkrID"])
+        labels[r["EmoClass"]] = labels.get(r["EmoClass"], 0) + 1
+    split_text = "\n".join(f"  {name}: {splits.get(name, 0)} segments of "
+                           f"{len(speakers.get(name, ()))} speakers" for name, _ in MSP_SPLITS)
+    n_podcasts = sum(len(s["dialogs"]) for s in sessions)
+    _write_text(root / "README.txt", _MSP_README.format(
+        size=size, seed=seed, plan_seed=wanted["plan_seed"], version=GENERATOR_VERSION,
+        utterances=len(records), podcasts=n_podcasts,
+        speakers=len({r["SpkrID"] for r in records}), splits=split_text))
+    log.info("synthesising the %s MSP-Podcast-layout demo corpus (%d segments) into %s", size,
+             len(records), root)
+    _render_all(root, sessions, workers, layout="msp-podcast")
+    _write_marker(root, {**wanted, "complete": True, "utterances": len(records),
+                         "podcasts": n_podcasts,
+                         "labels": {k: labels[k] for k in MSP_CLASS_ORDER if k in labels},
+                         "splits": {name: splits.get(name, 0) for name, _ in MSP_SPLITS}})
     return root
