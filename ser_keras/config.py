@@ -153,18 +153,23 @@ def apply_overrides(data: dict, overrides: list[str] | Mapping[str, Any]) -> dic
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"override {key}: {part} is not a mapping")
-        old = target.get(parts[-1])
-        target[parts[-1]] = (merge(old, value) if isinstance(old, dict)
-                             and isinstance(value, Mapping) else value)
+        target.update(merge(target, {parts[-1]: value}))
     return data
 
 
 def merge(base: Mapping, top: Mapping) -> dict:
-    """``top`` over ``base``: mappings merged key by key, other values replaced."""
+    """``top`` over ``base``: mappings merged key by key, other values replaced. A named
+    component (a mapping with a ``name``: optimizer, schedule, loss) whose name changes is
+    replaced whole: ``{name: adam}`` over ``{name: sgd, options: {momentum: 0.9}}`` keeps no
+    SGD option."""
     out = dict(base)
     for key, value in top.items():
-        out[key] = (merge(out[key], value) if isinstance(value, Mapping)
-                    and isinstance(out.get(key), Mapping) else value)
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping) and not (
+                "name" in value and "name" in old and value["name"] != old["name"]):
+            out[key] = merge(old, value)
+        else:
+            out[key] = value
     return out
 
 
@@ -178,14 +183,15 @@ def _split_override(item: str) -> tuple[str, Any]:
         raise ConfigError(f"override {item!r}: not a YAML value ({err})") from None
 
 
-def parse_input_mapping(text: str) -> dict[str, str]:
+def parse_input_mapping(text: str, option: str = "--features") -> dict[str, str]:
     """``"audio=mfcc39,text=bert_tokens"`` -> ``{"audio": "mfcc39", "text": "bert_tokens"}``."""
     mapping = {}
     for item in (p.strip() for p in text.split(",") if p.strip()):
         name, sep, source = item.partition("=")
         if not sep or not name.strip() or not source.strip():
-            raise ConfigError(f"--features {text!r}: expected input=feature_set[+feature_set]"
-                              f"[,input=...], got {item!r}")
+            expected = ("input=feature_set[+feature_set][,input=...]" if option == "--features"
+                        else "name=value[,name=value...]")
+            raise ConfigError(f"{option} {text!r}: expected {expected}, got {item!r}")
         mapping[name.strip()] = source.strip()
     return mapping
 
@@ -334,6 +340,15 @@ class ExperimentConfig:
     input_options: dict[str, InputOptions] = dataclasses.field(default_factory=dict)
     task: str = "supervised"
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # cross-corpus: test on the rows of test_dataset whose manifest ``split`` is this
+    # ("test": MSP-Podcast's test-1, triantafyllopoulos2022 Sec. 4.2); None: the whole corpus
+    test_split: str | None = None
+    # paper corpus -> the prepared corpus read in its place, for experiments whose cells name
+    # their corpora (a demo run: {iemocap: demo, msp-podcast: demo-msp}); runs record it
+    stand_ins: dict[str, str] = dataclasses.field(default_factory=dict)
+    # manifest columns (e.g. scenario) whose values split the test set: metrics.json gets the
+    # metrics of every stratum too (triantafyllopoulos2022 Tables 7, 8)
+    strata: list[str] = dataclasses.field(default_factory=list)
     models: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
@@ -359,6 +374,9 @@ class ExperimentConfig:
             if bad or not self.targets:
                 raise ConfigError(f"{where}.targets: {self.targets}; use [{CLASSES_TARGET}] or "
                                   f"a list of {list(CONTINUOUS_TARGETS)}")
+        if self.test_split is not None and not self.test_dataset:
+            raise ConfigError(f"{where}.test_split: only for a cross-corpus test "
+                              "(test_dataset); in-domain test sets come from the protocol")
         for name, options in self.input_options.items():
             options.validate(f"{where}.input_options.{name}")
         self.training.validate(f"{where}.training")
@@ -384,6 +402,11 @@ class ExperimentConfig:
         data["inputs"] = {**data.get("inputs", {}), **cell.inputs}
         resolved = from_dict(ExperimentConfig, data, f"{self.name}.cells[{cell.id}]")
         resolved.validate(f"{self.name}.cells[{cell.id}]")
+        # stand-ins replace the corpora a cell names (its own or the experiment's)
+        resolved.dataset = resolved.stand_ins.get(resolved.dataset, resolved.dataset)
+        if resolved.test_dataset:
+            resolved.test_dataset = resolved.stand_ins.get(resolved.test_dataset,
+                                                           resolved.test_dataset)
         return resolved
 
     def to_dict(self) -> dict:

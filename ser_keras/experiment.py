@@ -85,8 +85,12 @@ def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None
 
 def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:
     """An experiment YAML as a dict; ``extends: <paper>/<table>`` starts from that experiment
-    and overlays this file (mappings merged key by key, other values replaced)."""
+    and overlays this file (mappings merged key by key, other values replaced); ``templates``
+    only holds YAML anchors that cells merge (``overrides: {<<: *bert}``) and is dropped."""
     data = cfg.read_yaml(path)
+    templates = data.pop("templates", None)  # holds YAML anchors only (merged with <<: *name)
+    if templates is not None and not isinstance(templates, dict):
+        raise ConfigError(f"{path}: templates: a mapping of YAML anchors")
     base = data.pop("extends", None)
     if base is None:
         return data

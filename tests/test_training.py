@@ -212,7 +212,7 @@ def test_a_class_set_of_another_corpus_is_refused(fake_root):
     from ser_keras.data import ProtocolError
 
     exp = experiment_from_dict(dict(_experiment(fake_root), class_set="emodb7"))
-    with pytest.raises(ProtocolError, match="class sets for iemocap: cross4, iemocap4, iemocap8"):
+    with pytest.raises(ProtocolError, match="class sets for iemocap: cross-dims, cross4, iemocap4, iemocap8"):
         ExperimentData(exp)
 
 

@@ -2,6 +2,7 @@
 and summarise every run.
 
     ser-report [--runs results/runs] [--out results/tables] [--experiments DIR]
+               [--annotations dialogue_act=acts.csv]
 
 Writes, for every table declared in ``<experiments>/*/tables.yaml`` and every dataset with
 runs (the paper's own dataset when there are none): ``<out>/<paper>_<table>_<dataset>.md``,
@@ -21,6 +22,7 @@ import sys
 from ser_keras.config import experiments_dir
 from ser_keras.errors import SerKerasError
 from ser_keras.reporting import write_report
+from ser_keras.reporting.report import read_annotations
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="experiments folder holding <paper>/tables.yaml and published.csv "
                         "(default: $SER_KERAS_EXPERIMENTS or the experiments/ folder beside "
                         "the package)")
+    p.add_argument("--annotations", action="append", default=[], metavar="NAME=CSV",
+                   help="a per-utterance annotation file (header utt_id,<value>) for the "
+                        "tables that test residuals per value, e.g. dialogue_act=acts.csv "
+                        "(triantafyllopoulos2022 Table 4); repeatable")
     return p
 
 
@@ -40,7 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     experiments = args.experiments or experiments_dir()
     try:
-        summary = write_report(args.runs, args.out, experiments)
+        items = {}
+        for item in args.annotations:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise ValueError(f"--annotations {item!r}: expected NAME=CSV")
+            items[name] = path
+        annotations = read_annotations(items)
+    except ValueError as err:
+        print(f"ser-report: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        summary = write_report(args.runs, args.out, experiments, annotations=annotations)
     except SerKerasError as err:
         print(f"ser-report: error: {err}", file=sys.stderr)
         return 2

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-dataset",
                    help="cross-corpus: test every job on this prepared corpus (whole), through "
                         "a class set that maps both corpora (e.g. rst7, cross4)")
+    p.add_argument("--stand-in", metavar="CORPUS=PREPARED,...",
+                   help="read these prepared corpora in place of the corpora the experiment's "
+                        "cells name, e.g. iemocap=demo,msp-podcast=demo-msp (a demo of a "
+                        "cross-corpus table)")
     p.add_argument("--features", metavar="INPUT=SET[+SET],...",
                    help="feature sets feeding the model's inputs, e.g. audio=mfcc39_smile,"
                         "text=bert_tokens or audio=mfcc39_mean+prosody8 (default: the "
@@ -75,6 +79,9 @@ def _experiment(args):
         overrides.append(f"dataset={args.dataset}")
     if args.test_dataset:
         overrides.append(f"test_dataset={args.test_dataset}")
+    if args.stand_in:
+        overrides += [f"stand_ins.{k}={v}" for k, v in parse_input_mapping(args.stand_in,
+                                                                             "--stand-in").items()]
     if args.epochs:
         overrides.append(f"training.epochs={args.epochs}")
     if args.seeds:
@@ -107,13 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         data = ExperimentData(exp)
         # Combinations of finished runs (late fusion) come after the cells they read.
         cells = sorted(cells, key=lambda c: not data.plans[c.id].entry)
-        print(f"{exp.name} on {exp.dataset}: {len(cells)} cell(s), seeds {exp.seeds}, "
+        on = (", ".join(f"{k} read from {v}" for k, v in exp.stand_ins.items())
+              if exp.stand_ins else exp.dataset)
+        print(f"{exp.name} on {on}: {len(cells)} cell(s), seeds {exp.seeds}, "
               f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
         started, done = time.perf_counter(), 0
         for cell in cells:
             config = data.plans[cell.id].config
             folds = range(data.fold_count(config))
             chosen = args.folds if args.folds is not None else (config.folds or list(folds))
+            beyond = [f for f in chosen if f not in folds]
+            if beyond and args.folds is not None:
+                # --folds 0,1 over cells of a 10-fold and a 1-fold protocol: each runs its own
+                print(f"{cell.id}: {config.protocol} has {len(folds)} fold(s); skipping "
+                      f"fold(s) {', '.join(map(str, beyond))}")
+                chosen = [f for f in chosen if f in folds]
             for fold in chosen:
                 for seed in config.seeds:
                     run_job(exp, cell, fold, seed, args.runs, data, strategy, args.force)

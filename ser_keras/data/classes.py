@@ -71,7 +71,8 @@ _register(ClassSet(
 _register(ClassSet(
     "msp4", ("neutral", "angry", "sad", "happy"),
     {"N": "neutral", "A": "angry", "S": "sad", "H": "happy"},
-    ("msp-podcast",), "triantafyllopoulos2022: MSP-Podcast neutral, angry, sad, happy"))
+    ("msp-podcast", "demo-msp"),
+    "triantafyllopoulos2022: MSP-Podcast neutral, angry, sad, happy"))
 # kakuba2023 Table 4: EmoDB's seven emotions (file-name letters).
 # kakuba2023 Table 4 (columns CH CS CA CN): EmoDB's happy, sad, angry and neutral.
 _register(ClassSet(
@@ -139,7 +140,20 @@ _register(ClassSet(
 _register(ClassSet(
     "cross4", ("neutral", "angry", "sad", "happy"),
     {**CLASS_SETS["iemocap4"].mapping, **CLASS_SETS["msp4"].mapping},
-    ("iemocap", "demo", "msp-podcast"), "triantafyllopoulos2022: IEMOCAP + MSP-Podcast"))
+    ("iemocap", "demo", "msp-podcast", "demo-msp"),
+    "triantafyllopoulos2022: IEMOCAP + MSP-Podcast (and their demo stand-ins)"))
+
+# triantafyllopoulos2022 dimensional tasks (Tables 2-6): every utterance with its arousal,
+# valence and dominance ratings, whatever its category (the paper is silent; its dimensional
+# models are not restricted to the four classes). The "classes" are the corpora's own codes:
+# this set selects rows for continuous targets and is not meant for classification.
+_IEMOCAP_CODES = ("neu", "fru", "ang", "sad", "hap", "exc", "sur", "fea", "dis", "oth", "xxx")
+_MSP_CODES = tuple("N A S H U F D C O X".split())
+_register(ClassSet(
+    "cross-dims", _IEMOCAP_CODES + _MSP_CODES,
+    {c: c for c in _IEMOCAP_CODES + _MSP_CODES},
+    ("iemocap", "demo", "msp-podcast", "demo-msp"),
+    "triantafyllopoulos2022 dimensional tasks: every IEMOCAP / MSP-Podcast category"))
 
 
 def get_class_set(name: str) -> ClassSet:

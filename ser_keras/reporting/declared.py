@@ -56,10 +56,11 @@ from ser_keras.errors import ConfigError
 from ser_keras.evaluation import get_metric
 from ser_keras.experiment import read_experiment_yaml
 from ser_keras.reporting.runs import CLASS_STATS, LABEL_PREFIX, WEIGHTED
-from ser_keras.reporting.tables import KINDS, Column, Entry, Row, TableSpec
+from ser_keras.reporting.tables import (AGGREGATES, KINDS, RESIDUAL_STATS, SELECTS, Column,
+                                        Entry, Row, TableSpec)
 
 TABLES_FILE = "tables.yaml"
-CLASS_AXIS, TARGET_AXIS = "class", "target"
+CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS = "class", "target", "stratum"
 # Placeholders of a published key template besides the axes.
 TEMPLATE_FIELDS = ("table", "header", "metric", "published")
 
@@ -71,10 +72,24 @@ class ColumnDecl:
     kind: str = "percent"      # key of tables.KINDS
     published: str = ""        # the metric's name in published.csv; "" = the header
     for_class: str = ""        # a per-class statistic of this one class, in any table
+    # cell labels this column adds to its position's (Table 1's {train: iemocap, test: ...})
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def published_name(self) -> str:
         return self.published or self.header
+
+
+@dataclasses.dataclass
+class SignificanceDecl:
+    """A significance mark computed per entry: a two-sided independent t-test of the entry's
+    per-seed values against those of the baseline cell (the position with ``against``'s
+    labels), marked when p < ``alpha``; only positions whose labels are in ``where``."""
+
+    mark: str
+    against: dict[str, str]
+    where: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    alpha: float = 0.05
 
 
 @dataclasses.dataclass
@@ -100,6 +115,13 @@ class TableDecl:
     published: dict[str, str] | None = None  # published.csv key column -> template
     per_dataset: bool = True   # one table per dataset with runs; false: one over all
     sparse: bool = False       # rows only for positions some cell (declared or run) matches
+    experiments: list[str] = dataclasses.field(default_factory=list)  # more whose runs count
+    aggregate: str = "runs"    # runs | seeds (per seed the mean over folds, then over seeds)
+    select: str = "all"        # all | best (per cell the seed best on validation)
+    significance: list[SignificanceDecl] = dataclasses.field(default_factory=list)
+    literature: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # axis -> refs
+    annotations: list[str] = dataclasses.field(default_factory=list)  # axes read from files
+    figure_baseline: dict[str, str] = dataclasses.field(default_factory=dict)  # {model: cnn14}
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -112,6 +134,22 @@ class TableDecl:
         special = [a for a in used if a in (CLASS_AXIS, TARGET_AXIS)]
         if len(special) > 1:
             raise ConfigError(f"{where}: a table has a class axis or a target axis, not both")
+        if self.aggregate not in AGGREGATES:
+            raise ConfigError(f"{where}.aggregate: {self.aggregate!r}; known: "
+                              f"{', '.join(AGGREGATES)}")
+        if self.select not in SELECTS:
+            raise ConfigError(f"{where}.select: {self.select!r}; known: {', '.join(SELECTS)}")
+        for name in self.annotations:
+            if name not in used:
+                raise ConfigError(f"{where}.annotations: {name!r} is no axis of the table")
+        for j, sig in enumerate(self.significance):
+            if not sig.mark or not sig.against:
+                raise ConfigError(f"{where}.significance[{j}]: needs a mark and against")
+            if not 0 < sig.alpha < 1:
+                raise ConfigError(f"{where}.significance[{j}].alpha: in (0, 1)")
+        for axis in self.literature:
+            if axis not in self.rows:
+                raise ConfigError(f"{where}.literature: {axis!r} is no row axis")
         if self.weighted_average and CLASS_AXIS not in used:
             raise ConfigError(f"{where}.weighted_average: needs a {CLASS_AXIS!r} axis")
         for dataset, name in self.class_sets.items():
@@ -133,6 +171,9 @@ class TableDecl:
             if column.kind not in KINDS:
                 raise ConfigError(f"{at}.kind: {column.kind!r}; known: {', '.join(KINDS)}")
             self._metric_name(column.metric, f"{at}.metric", column.for_class)
+            clash = sorted(set(column.labels) & set(used))
+            if clash:
+                raise ConfigError(f"{at}.labels: {clash} are axes of the table already")
             if column.for_class and CLASS_AXIS in used:
                 raise ConfigError(f"{at}.for_class: a table with a {CLASS_AXIS!r} axis takes "
                                   "the class from its rows")
@@ -144,7 +185,8 @@ class TableDecl:
                     raise ConfigError(f"{at}.for_class: {column.for_class!r} is no class of "
                                       f"{', '.join(names) or 'any class set'}")
         if self.published is not None:
-            allowed = {*TEMPLATE_FIELDS, CLASS_AXIS, TARGET_AXIS, *self.axes, *used}
+            allowed = {*TEMPLATE_FIELDS, CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS, *self.axes,
+                       *used, *(k for c in self.columns for k in c.labels)}
             for key, template in self.published.items():
                 fields = _template_fields(template, f"{where}.published.{key}")
                 unknown = sorted(fields - allowed)
@@ -166,6 +208,11 @@ class TableDecl:
 
     def _metric_name(self, name: str, where: str, for_class: str = "") -> str:
         """The tidy metric an entry reads: a per-class statistic or a canonical metric name."""
+        if self.annotations:
+            if name not in RESIDUAL_STATS:
+                raise ConfigError(f"{where}: {name!r}; a table over annotations reads "
+                                  f"{', '.join(RESIDUAL_STATS)}")
+            return name
         if CLASS_AXIS in self.table_axes or for_class:
             if name not in CLASS_STATS:
                 raise ConfigError(f"{where}: {name!r} is no per-class statistic (a table with "
@@ -187,8 +234,9 @@ class TableDecl:
 
     @property
     def label_axes(self) -> list[str]:
-        """The axes that are cell labels (not class or target)."""
-        return [a for a in self.table_axes if a not in (CLASS_AXIS, TARGET_AXIS)]
+        """The axes that are cell labels (not class, target, stratum or an annotation)."""
+        return [a for a in self.table_axes
+                if a not in (CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS, *self.annotations)]
 
     def values(self, axis: str) -> list[str]:
         if axis == CLASS_AXIS:
@@ -210,27 +258,52 @@ class TableDecl:
         return ([{self.group_by: v} for v in self.values(self.group_by)] if self.group_by
                 else [{}])
 
-    def to_spec(self, cell_of) -> TableSpec:
+    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None
+                ) -> TableSpec:
         """The TableSpec; ``cell_of(labels)`` names the cell of a position's label values."""
         columns = tuple(Column(c.header, self.shown(g[self.group_by]) if g else "", c.kind)
                         for g in self.groups() for c in self.columns)
-        rows = []
+
+        def named(labels: Mapping[str, str]) -> str:
+            cell = cell_of(labels)
+            return "-".join(labels.values()) if cell is None else cell
+
+        rows, baselines = [], {}
         for position in self.positions():
             labels = tuple(self.shown(position[a]) for a in self.rows)
             entries = []
             if self.sparse and all(
-                    cell_of({a: {**position, **g}[a] for a in self.label_axes}) is None
-                    for g in self.groups()):
+                    cell_of({**{a: {**position, **g}[a] for a in self.label_axes},
+                             **c.labels}) is None
+                    for g in self.groups() for c in self.columns):
                 continue
+            reference = any(position.get(a) in v for a, v in self.literature.items())
             for group in self.groups():
                 where = {**position, **group}
-                cell = cell_of({a: where[a] for a in self.label_axes})
-                cell = "-".join(where[a] for a in self.label_axes) if cell is None else cell
                 cls = where.get(CLASS_AXIS, where.get(TARGET_AXIS, ""))
                 for column in self.columns:
                     metric = self._metric_name(column.metric, self.name, column.for_class)
-                    entries.append(Entry(cell, metric, column.for_class or cls,
-                                         self._published_key(where, column, metric)))
+                    key = self._published_key(where, column, metric)
+                    if reference:
+                        entries.append(Entry("", metric, published=key))
+                        continue
+                    cell_labels = {**{a: where[a] for a in self.label_axes}, **column.labels}
+                    cell = named(cell_labels)
+                    compare = []
+                    for sig in self.significance:
+                        if any(cell_labels.get(k) not in v for k, v in sig.where.items()):
+                            continue
+                        base_labels = {**cell_labels, **sig.against}
+                        if base_labels != cell_labels and cell_of(base_labels) is not None:
+                            compare.append((sig.mark, cell_of(base_labels), sig.alpha))
+                    annotation = next(((a, where[a]) for a in self.annotations), None)
+                    if self.figure_baseline:
+                        base = cell_of({**cell_labels, **self.figure_baseline})
+                        if base is not None and base != cell:
+                            baselines[cell] = base
+                    entries.append(Entry(cell, metric, column.for_class or cls, key,
+                                         where.get(STRATUM_AXIS, ""), tuple(compare),
+                                         annotation))
             rows.append(Row(labels, tuple(entries)))
         return TableSpec(
             paper=self.paper, name=self.name, label=self.label, title=self.title,
@@ -239,14 +312,25 @@ class TableDecl:
             expected_folds=self.expected_folds,
             row_header=tuple(self.header_of(a) for a in self.rows), columns=columns,
             rows=tuple(rows), description=self.description, figures=self.figures,
-            per_dataset=self.per_dataset)
+            per_dataset=self.per_dataset,
+            experiments=tuple(dict.fromkeys([self.experiment, *self.experiments]))
+            if self.experiments else (),
+            cell_experiments=tuple(sorted((cell_experiments or {}).items())),
+            aggregate=self.aggregate, select=self.select,
+            annotations=tuple(self.annotations),
+            note_mark="‡" if self.significance else "†",
+            figure_baselines=tuple(sorted(baselines.items())))
 
     def _published_key(self, where: Mapping[str, str], column: ColumnDecl, metric: str
                        ) -> tuple[tuple[str, str], ...] | None:
         if self.published is None:
             return None
-        fields = {axis: "" for axis in (CLASS_AXIS, TARGET_AXIS, *self.axes)}
+        fields = {axis: "" for axis in (CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS, *self.axes,
+                                        *(k for c in self.columns for k in c.labels))}
         fields.update(where)
+        fields.update(column.labels)
+        if column.for_class:
+            fields[CLASS_AXIS] = column.for_class
         fields.update(table=self.name, header=column.header, metric=metric,
                       published=column.published_name)
         return tuple((key, template.format_map(fields))
@@ -372,7 +456,17 @@ def table_specs(experiments_dir: str | Path, runs: pd.DataFrame | None = None,
     decls = load_declarations(experiments_dir) if decls is None else decls
     specs = []
     for decl in decls:
-        cell_of = cell_resolver(decl, experiment_cells(experiments_dir, decl.experiment),
-                                run_cells(runs, decl.experiment))
-        specs.append(decl.to_spec(cell_of))
+        declared, seen, owner = {}, {}, {}
+        for experiment in dict.fromkeys([decl.experiment, *decl.experiments]):
+            cells = experiment_cells(experiments_dir, experiment)
+            twice = sorted(set(cells) & set(declared))
+            if twice:
+                raise ConfigError(f"{decl.paper} {decl.name}: cells {twice} are in two of its "
+                                  f"experiments ({', '.join([decl.experiment, *decl.experiments])})")
+            declared.update(cells)
+            owner.update({c: experiment for c in cells})
+            ran = run_cells(runs, experiment)
+            seen.update(ran)
+            owner.update({c: experiment for c in ran if c not in owner})
+        specs.append(decl.to_spec(cell_resolver(decl, declared, seen), owner))
     return specs

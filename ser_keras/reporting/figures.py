@@ -83,9 +83,25 @@ def _figure(size: tuple[float, float]):
     return Figure(figsize=size, dpi=120)
 
 
-def confusion_figure(run_dirs: Sequence[str | Path], path: str | Path, title: str) -> Path:
-    """Write the summed, row-normalised, annotated confusion matrix of the runs as PNG."""
+def count_change(counts: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Per cell the % change of ``counts`` against ``baseline`` (NaN where the baseline is 0)."""
+    counts, baseline = np.asarray(counts, float), np.asarray(baseline, float)
+    return np.divide(100.0 * (counts - baseline), baseline,
+                     out=np.full(counts.shape, np.nan), where=baseline > 0)
+
+
+def confusion_figure(run_dirs: Sequence[str | Path], path: str | Path, title: str,
+                     baseline_dirs: Sequence[str | Path] | None = None,
+                     baseline: str = "") -> Path:
+    """Write the summed, row-normalised, annotated confusion matrix of the runs as PNG; with
+    ``baseline_dirs`` every cell also shows the % change of its count against the baseline
+    runs' (triantafyllopoulos2022 Fig. 3: the fusion models against CNN14)."""
     classes, counts = summed_confusion(run_dirs)
+    change = None
+    if baseline_dirs:
+        base_classes, base_counts = summed_confusion(baseline_dirs)
+        if list(base_classes) == list(classes):
+            change = count_change(counts, base_counts)
     rates = row_normalise(counts)
     k = len(classes)
     fig = _figure((1.2 + 0.8 * k, 1.0 + 0.75 * k))
@@ -94,8 +110,13 @@ def confusion_figure(run_dirs: Sequence[str | Path], path: str | Path, title: st
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{100 * rates[i, j]:.1f}%\n({counts[i, j]})", ha="center",
-                    va="center", fontsize=7, color="white" if rates[i, j] > 0.5 else "black")
+            text = f"{100 * rates[i, j]:.1f}%\n({counts[i, j]})"
+            if change is not None:
+                text += ("\nnew" if np.isnan(change[i, j]) else f"\n{change[i, j]:+.0f}%")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    if change is not None:
+        title += f" (count change vs {baseline})"
     ax.set_xticks(range(k), classes, rotation=45, ha="right")
     ax.set_yticks(range(k), classes)
     ax.set_xlabel("predicted")
@@ -130,6 +151,31 @@ def roc_figure(run_dirs: Sequence[str | Path], path: str | Path, title: str) -> 
     ax.set_ylabel("true positive rate")
     ax.set_title(f"{title}\n{len(predictions)} pooled predictions", fontsize=9)
     ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def residual_figure(residuals: dict[str, pd.DataFrame], order: Sequence[str],
+                    path: str | Path, title: str) -> Path | None:
+    """Box plots of the error residuals (y_true - y_pred) per annotation value, one panel per
+    model (triantafyllopoulos2022 Fig. 4); ``residuals`` maps a model to a frame with the
+    columns ``value`` and ``residual``. None when no model has residuals."""
+    panels = {name: frame for name, frame in residuals.items() if not frame.empty}
+    if not panels:
+        return None
+    fig = _figure((2.6 * len(panels) + 0.6, 3.4))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (name, frame) in zip(axes, panels.items()):
+        groups = [frame.loc[frame["value"] == v, "residual"].to_numpy(float) for v in order]
+        ax.boxplot([g if g.size else [np.nan] for g in groups], showfliers=False)
+        ax.set_xticks(range(1, len(order) + 1), order, rotation=90, fontsize=7)
+        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_title(name, fontsize=8)
+    axes[0].set_ylabel("residual (true - predicted)")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Read a paper's published numbers (``experiments/<paper>/published.csv``) and look them up.
 
 Every paper's file has its own key columns (ho2020: ``table, scenario, modality, class,
-metric``) followed by ``mean, std, note``: numbers as the paper prints them (percentages for
+metric``) followed by ``mean, std, note`` (and optionally ``mark``: the significance marks printed on
+the cell, e.g. ``*†``): numbers as the paper prints them (percentages for
 rates), ``std`` empty where the paper gives none, ``note`` saying how a garbled cell was read.
 A table spec addresses one row with a mapping ``{key column: value}``. Several remarks on one
 cell are joined by ``"; "`` in ``note``.
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 VALUE_COLUMNS = ("mean", "std", "note")
+MARK = "mark"  # optional value column: significance marks as printed ("*", "†", "*†")
 NOTE_SEPARATOR = "; "
 
 
@@ -24,6 +26,7 @@ class Published:
     mean: float
     std: float          # NaN where the paper prints none
     note: str = ""
+    mark: str = ""      # the significance marks printed on the cell
 
 
 def published_path(experiments_dir: str | Path, paper: str) -> Path:
@@ -57,4 +60,5 @@ def lookup(published: pd.DataFrame | None, key: Mapping[str, str] | None) -> Pub
     if hits.empty:
         return None
     row = hits.iloc[0]
-    return Published(float(row["mean"]), float(row["std"]), str(row["note"]))
+    return Published(float(row["mean"]), float(row["std"]), str(row["note"]),
+                     str(row[MARK]) if MARK in published.columns else "")

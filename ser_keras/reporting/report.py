@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 from ser_keras.reporting.declared import table_specs
-from ser_keras.reporting.figures import confusion_figure, roc_figure
+from ser_keras.reporting.figures import confusion_figure, residual_figure, roc_figure
 from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
 from ser_keras.reporting.summary import write_summary
@@ -68,24 +68,52 @@ def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir:
     if class_set:
         mine = mine[mine["class_set"] == class_set]
     written: dict[str, dict[str, Path]] = {}
+    baselines = dict(spec.figure_baselines)
     for cell in spec.cells:
         run_dirs = sorted(mine.loc[mine["cell"] == cell, "run_dir"].unique())
-        if not run_dirs:
+        if not run_dirs or mine.loc[mine["cell"] == cell, "kind"].iloc[0] != "classification":
             continue
         stem = f"{spec.stem(dataset)}_{cell}"
         title = f"{spec.paper} {spec.label}, {cell}, {dataset}"
+        base = baselines.get(cell, "")
+        base_dirs = sorted(mine.loc[mine["cell"] == base, "run_dir"].unique()) if base else []
         written[cell] = {"confusion": confusion_figure(
-            run_dirs, figures_dir / f"{stem}_confusion.png", f"{title}: confusion (row %)")}
+            run_dirs, figures_dir / f"{stem}_confusion.png", f"{title}: confusion (row %)",
+            base_dirs, base)}
         roc = roc_figure(run_dirs, figures_dir / f"{stem}_roc.png", f"{title}: ROC one-vs-rest")
         if roc is not None:
             written[cell]["roc"] = roc
     return written
 
 
+def read_annotations(items: Mapping[str, str | Path] | None) -> dict[str, dict[str, str]]:
+    """{name: {utt_id: value}} from {name: CSV path}; each CSV has a header with ``utt_id``
+    and one more column (the value: e.g. ``act``). A one-line ValueError names a bad file."""
+    out = {}
+    for name, path in (items or {}).items():
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"--annotations {name}={path}: cannot read it ({err})") from None
+        values = [c for c in frame.columns if c != "utt_id"]
+        if "utt_id" not in frame.columns or len(values) != 1:
+            raise ValueError(f"--annotations {name}={path}: expected the columns utt_id and "
+                             f"one value column, got {list(frame.columns)}")
+        duplicated = frame["utt_id"][frame["utt_id"].duplicated()].tolist()
+        if duplicated:
+            raise ValueError(f"--annotations {name}={path}: utt_id {duplicated[0]!r} appears "
+                             "twice")
+        out[name] = dict(zip(frame["utt_id"], frame[values[0]].str.strip()))
+    return out
+
+
 def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str | Path,
-                 specs: Sequence[TableSpec] | None = None) -> ReportSummary:
+                 specs: Sequence[TableSpec] | None = None,
+                 annotations: Mapping[str, Mapping[str, str]] | None = None) -> ReportSummary:
     """Build and write every table (and its figures), the run summary and the index; returns
-    what was done. ``specs`` defaults to every table declared under ``experiments_dir``."""
+    what was done. ``specs`` defaults to every table declared under ``experiments_dir``;
+    ``annotations`` ({name: {utt_id: value}}, ``read_annotations``) feed the tables that test
+    residuals per annotation value (triantafyllopoulos2022 Table 4's dialogue acts)."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
     runs = load_runs(runs_dir)
     specs = table_specs(experiments_dir, runs) if specs is None else list(specs)
@@ -100,10 +128,19 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
     results, files, figures = [], {}, {}
     for spec in specs:
         for dataset in datasets_for(spec, runs):
-            result = build_table(spec, runs, published.get(spec.paper), dataset)
+            result = build_table(spec, runs, published.get(spec.paper), dataset, annotations)
             stem = spec.stem(dataset)
             figs = (cell_figures(spec, dataset, runs, out_dir / "figures")
                     if spec.figures else {})
+            for group, frames in result.residuals.items():
+                order = [v for v in dict.fromkeys(
+                    v for f in frames.values() for v in sorted(f["value"].unique())) if v]
+                name = group.lower().replace(" ", "_") or "all"
+                path = residual_figure(
+                    frames, order, out_dir / "figures" / f"{stem}_residuals_{name}.png",
+                    f"{spec.paper} {spec.label}: residuals per {spec.annotations[0]}, {group}")
+                if path is not None:
+                    figs.setdefault(f"residuals ({group})", {})["boxplot"] = path
             links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
                      for cell, kinds in figs.items()}
             files[stem] = write_table(result, out_dir, links)

@@ -16,9 +16,15 @@ tidy frame, one per (class-or-target, metric):
 - class ``<target>`` (regression): ``mse``, ``mae``, ``ccc``, ``pearson_r`` of that target
   (``per_target``).
 
-Columns: the run keys (``RUN_KEYS``), ``kind``, one ``label_<axis>`` column per label axis
+Each row also names its ``stratum``: "" for the whole test set, or a value of a manifest column
+the run was stratified by (``strata: [scenario]`` -> "scripted", "improvised"; the same rows
+again for that part of the test set).
+
+Columns: the run keys (``RUN_KEYS``), the selection and provenance keys (``SELECTION_KEYS``:
+the validation metric and value the run's epoch was selected by, the stand-in corpora and
+transcript sources as ``a=b`` text), ``kind``, one ``label_<axis>`` column per label axis
 found in any run (``label_scenario``...; empty where a run has no such label), ``run_dir``,
-``class``, ``metric``, ``value``. Values stay as written (fractions in [0, 1], supports as
+``stratum``, ``class``, ``metric``, ``value``. Values stay as written (fractions in [0, 1], supports as
 counts); undefined ones (``null``) are NaN.
 """
 from __future__ import annotations
@@ -42,7 +48,11 @@ WEIGHTED = "weighted_average"
 WEIGHTED_STATS = {"precision": "precision_weighted", "recall": "recall_weighted",
                   "f1": "f1_weighted"}
 LABEL_PREFIX = "label_"
-TIDY_COLUMNS = (*RUN_KEYS, "kind", "run_dir", "class", "metric", "value")
+# Per run: the selection metric and its value on validation at the selected epoch (what
+# "the best run" of a cell is chosen by), the stand-in corpora, the transcripts' source.
+SELECTION_KEYS = ("selection_metric", "selection_value", "stand_ins", "transcripts")
+TIDY_COLUMNS = (*RUN_KEYS, *SELECTION_KEYS, "kind", "run_dir", "stratum", "class", "metric",
+                "value")
 
 
 def find_run_dirs(root: str | Path) -> list[Path]:
@@ -80,27 +90,50 @@ def run_labels(record: Mapping) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
+def mapping_text(mapping: Mapping | None) -> str:
+    """``{"iemocap": "demo"}`` -> ``"iemocap=demo"`` (sorted, comma-separated; "" for none)."""
+    return ",".join(f"{k}={v}" for k, v in sorted((mapping or {}).items()))
+
+
 def tidy_rows(record: dict) -> list[dict]:
-    """The tidy rows (one per class-or-target x metric) of one parsed run record."""
-    base = {key: record["run"].get(key) for key in RUN_KEYS}
+    """The tidy rows (one per stratum x class-or-target x metric) of one parsed run record;
+    stratum "" is the whole test set, others the values of ``metrics.json``'s ``strata``."""
+    run = record["run"]
+    base = {key: run.get(key) for key in RUN_KEYS}
+    selection = record.get("selection") or {}
+    value = selection.get("value")
+    base.update(selection_metric=selection.get("metric"),
+                selection_value=np.nan if value is None else float(value),
+                stand_ins=mapping_text(run.get("stand_ins")),
+                transcripts=mapping_text(run.get("transcripts")))
     base["kind"] = record["kind"]
     base.update({LABEL_PREFIX + k: v for k, v in run_labels(record).items()})
     base["run_dir"] = record["run_dir"]
-    metrics = record["metrics"]
+    rows = _report_rows(base, "", record, record["kind"])
+    for column, values in (record.get("strata") or {}).items():
+        for stratum, report in values.items():
+            if stratum and isinstance(report, Mapping) and "metrics" in report:
+                rows += _report_rows(base, stratum, report, record["kind"])
+    return rows
+
+
+def _report_rows(base: dict, stratum: str, report: Mapping, kind: str) -> list[dict]:
+    metrics = report["metrics"]
 
     def row(cls: str, metric: str, value) -> dict:
-        return {**base, "class": cls, "metric": metric, "value": _number(value)}
+        return {**base, "stratum": stratum, "class": cls, "metric": metric,
+                "value": _number(value)}
 
     rows = [row("", name, value) for name, value in metrics.items()]
-    if record["kind"] == "classification":
-        per_class = record.get("per_class") or {}
-        for cls in record["classes"]:
+    if kind == "classification":
+        per_class = report.get("per_class") or {}
+        for cls in report["classes"]:
             stats = per_class.get(cls) or {}
             rows += [row(cls, m, stats.get(m)) for m in CLASS_STATS]
         rows += [row(WEIGHTED, stat, metrics.get(name)) for stat, name in WEIGHTED_STATS.items()]
-        rows.append(row(WEIGHTED, "support", record.get("n_test")))
+        rows.append(row(WEIGHTED, "support", report.get("n_test")))
     else:
-        for target, stats in (record.get("per_target") or {}).items():
+        for target, stats in (report.get("per_target") or {}).items():
             rows += [row(target, name, value) for name, value in (stats or {}).items()]
     return rows
 
@@ -121,8 +154,9 @@ def load_runs(root: str | Path) -> pd.DataFrame:
             continue
         rows += tidy_rows(record)
     labels = sorted({k for r in rows for k in r if k.startswith(LABEL_PREFIX)})
-    frame = pd.DataFrame(rows, columns=[*TIDY_COLUMNS[:-4], *labels, *TIDY_COLUMNS[-4:]])
+    frame = pd.DataFrame(rows, columns=[*TIDY_COLUMNS[:-5], *labels, *TIDY_COLUMNS[-5:]])
     frame["value"] = frame["value"].astype(float)
+    frame["selection_value"] = frame["selection_value"].astype(float)
     return frame
 
 

@@ -58,7 +58,7 @@ def summarize_runs(runs: pd.DataFrame) -> pd.DataFrame:
         record["n_folds"] = int(group["fold"].nunique())
         record["seeds"] = ", ".join(str(s) for s in sorted(group["seed"].dropna().unique()))
         record["run_dirs"] = sorted(group["run_dir"].unique())
-        run_level = group[group["class"] == ""]
+        run_level = group[(group["class"] == "") & (group["stratum"] == "")]
         for metric, shown in MAIN_METRICS.get(kind, ()):
             scale, _ = KINDS[shown]
             values = run_level.loc[run_level["metric"] == metric, "value"].dropna()

@@ -27,7 +27,9 @@ DDOF = 1  # sample std: the papers do not say which; ddof=1 is what most ML pape
 # percent like the papers; counts (support) as they are; other values (a CCC, an MSE) as they
 # are, with three decimals.
 KINDS = {"percent": (100.0, 2), "count": (1.0, 0), "number": (1.0, 3), "loss": (1.0, 4)}
-SYNTHETIC_DATASETS = {"demo": "the synthetic demo corpus (a stand-in for IEMOCAP)"}
+SYNTHETIC_DATASETS = {"demo": "the synthetic demo corpus (a stand-in for IEMOCAP)",
+                      "demo-msp": "the synthetic demo corpus in the MSP-Podcast layout (a "
+                                  "stand-in for MSP-Podcast)"}
 # The "dataset" of a table that pools every dataset (``TableSpec.per_dataset`` false): its
 # cells name their corpora themselves (a cross-corpus table, one row per corpus).
 ALL_DATASETS = "all"
@@ -48,10 +50,21 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    cell: str                  # run cell id, e.g. "improvised-audio"
+    cell: str                  # run cell id, e.g. "improvised-audio"; "" for a reference row
     metric: str                # tidy metric name (runs.py), e.g. "accuracy"
     cls: str = ""              # tidy class: "" run level, a class name, or "weighted_average"
     published: tuple[tuple[str, str], ...] | None = None  # published.csv key, column -> value
+    stratum: str = ""          # "" the whole test set, else a stratum of the runs (scripted)
+    # significance marks: (mark, baseline cell, alpha): a two-sided independent t-test of the
+    # per-seed values of this entry against the same entry of the baseline cell
+    compare: tuple[tuple[str, str, float], ...] = ()
+    # (annotation name, value): a residual test over the utterances with that annotation
+    annotation: tuple[str, str] | None = None
+
+    @property
+    def reference(self) -> bool:
+        """A literature row of the paper's table: published numbers only, no runs."""
+        return not self.cell
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +90,23 @@ class TableSpec:
     figures: bool = False      # write per-cell confusion / ROC figures from this table's runs
     per_dataset: bool = True   # one table per dataset with runs; False: one over all of them
     class_sets: tuple[tuple[str, str], ...] = ()  # (dataset, its class set) where not class_set
+    # the experiments whose runs fill it (default: experiment alone) and each cell's own
+    experiments: tuple[str, ...] = ()
+    cell_experiments: tuple[tuple[str, str], ...] = ()
+    aggregate: str = "runs"    # "runs": mean ± std over folds x seeds; "seeds": per seed the
+    #                            mean over folds, then mean ± std over seeds (n = seeds)
+    select: str = "all"        # "best": per cell only the seed best on validation
+    annotations: tuple[str, ...] = ()  # user annotations (utt_id -> value) the table reads
+    # marks a published cell with a note; "‡" where the paper's own marks use "†"
+    note_mark: str = "†"
+    figure_baselines: tuple[tuple[str, str], ...] = ()  # (cell, baseline cell) of figures
+
+    @property
+    def experiment_names(self) -> tuple[str, ...]:
+        return self.experiments or (self.experiment,)
+
+    def experiment_of(self, cell: str) -> str:
+        return dict(self.cell_experiments).get(cell, self.experiment)
 
     def class_set_for(self, dataset: str) -> str:
         """The class set whose runs fill the table on ``dataset`` ("" accepts any)."""
@@ -90,8 +120,9 @@ class TableSpec:
 
     @property
     def cells(self) -> tuple[str, ...]:
-        """Run cells the table reads, in table order."""
-        return tuple(dict.fromkeys(e.cell for row in self.rows for e in row.entries))
+        """Run cells the table reads, in table order (reference rows read none)."""
+        return tuple(dict.fromkeys(e.cell for row in self.rows for e in row.entries
+                                   if not e.reference))
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -100,13 +131,16 @@ class TableSpec:
     def stem(self, dataset: str) -> str:
         return f"{self.paper}_{self.name}_{dataset}"
 
-    def command(self, cell: str, dataset: str) -> str:
+    def command(self, cell: str, dataset: str, stand_ins: str = "") -> str:
         """The ser-train command that produces the runs of one cell."""
-        data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
-        class_set = self.class_set_for(dataset)
-        if class_set != self.class_set and dataset != ALL_DATASETS:
-            data += f" --set class_set={class_set}"   # a stand-in corpus's own class set
-        return f"ser-train --experiment {self.experiment}{data} --cells {cell}"
+        if stand_ins:      # a table whose cells name their corpora, on stand-ins (the demo)
+            data = f" --stand-in {stand_ins}"
+        else:
+            data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
+            class_set = self.class_set_for(dataset)
+            if class_set != self.class_set and dataset != ALL_DATASETS:
+                data += f" --set class_set={class_set}"   # a stand-in corpus's own class set
+        return f"ser-train --experiment {self.experiment_of(cell)}{data} --cells {cell}"
 
 
 # === Building ===
@@ -120,6 +154,12 @@ class TableResult:
     cell_runs: dict[str, int]  # runs per cell (0 = missing)
     cell_folds: dict[str, list]  # distinct folds per cell
     refused_runs: list[str]    # runs of the experiment with another class set
+    stand_ins: str = ""        # "iemocap=demo,...": the corpora these runs read instead
+    transcripts: tuple[str, ...] = ()   # where the runs' transcripts came from, per corpus
+    best_seeds: dict[str, str] = dataclasses.field(default_factory=dict)  # select: best
+    status: tuple[str, ...] = ()        # further lines for the table's status section
+    # residual tests: {group: {column: frame of (value, residual)}} for the box plots
+    residuals: dict = dataclasses.field(default_factory=dict)
 
     @property
     def missing_cells(self) -> list[str]:
@@ -132,7 +172,7 @@ class TableResult:
 
     @property
     def commands(self) -> list[str]:
-        return [self.spec.command(c, self.dataset) for c in self.missing_cells]
+        return [self.spec.command(c, self.dataset, self.stand_ins) for c in self.missing_cells]
 
     @property
     def notes(self) -> list[str]:
@@ -141,26 +181,82 @@ class TableResult:
                                   for part in note.split(NOTE_SEPARATOR) if part))
 
 
-ENTRY_COLUMNS = ("row", "col", "group", "column", "cell", "class", "metric", "n", "n_folds",
-                 "ours_mean", "ours_std", "paper_mean", "paper_std", "diff",
-                 "ours_text", "paper_text", "diff_text", "note")
+ENTRY_COLUMNS = ("row", "col", "group", "column", "cell", "stratum", "class", "metric", "n",
+                 "n_folds", "ours_mean", "ours_std", "ours_marks", "p_values", "paper_mean",
+                 "paper_std", "paper_marks", "diff", "ours_text", "paper_text", "diff_text",
+                 "note")
+AGGREGATES = ("runs", "seeds")
+SELECTS = ("all", "best")
+
+
+def stand_in_of(stand_ins: str, corpus: str) -> str:
+    """The corpus read in place of ``corpus`` in a run's ``stand_ins`` text ("" if none)."""
+    for item in (stand_ins or "").split(","):
+        key, _, value = item.partition("=")
+        if key == corpus:
+            return value
+    return ""
+
+
+def _runs_of(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["experiment"].isin(spec.experiment_names)]
 
 
 def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
-    """Datasets with runs of the spec's experiment; the paper's own when there are none;
-    ``ALL_DATASETS`` alone for a table that pools them."""
+    """Datasets with runs of the spec's experiment(s); the paper's own when there are none.
+    A table that pools its datasets has one table for the paper's corpora (``ALL_DATASETS``)
+    and one per stand-in of the paper's corpus (``demo`` for runs with ``--stand-in
+    iemocap=demo,...``)."""
+    mine = _runs_of(spec, runs)
     if not spec.per_dataset:
-        return [ALL_DATASETS]
-    found = runs.loc[runs["experiment"] == spec.experiment, "dataset"].dropna().unique()
+        groups = {stand_in_of(t, spec.dataset) for t in mine["stand_ins"].fillna("")}
+        return sorted(g or ALL_DATASETS for g in groups) or [ALL_DATASETS]
+    found = mine["dataset"].dropna().unique()
     return sorted(str(d) for d in found) or [spec.dataset]
 
 
+def _best_seeds(mine: pd.DataFrame, cells) -> dict[str, tuple[int, str]]:
+    """Per cell the seed whose mean validation selection value (over folds) is the best, and
+    how it was chosen (a late fusion or a run without a value falls back to the first seed)."""
+    out = {}
+    runs = mine.drop_duplicates("run_dir")
+    for cell in cells:
+        mine_cell = runs[runs["cell"] == cell]
+        if mine_cell.empty:
+            continue
+        by_seed = mine_cell.groupby("seed")["selection_value"].mean()
+        metric = str(mine_cell["selection_metric"].dropna().iloc[0]) if mine_cell[
+            "selection_metric"].notna().any() else ""
+        defined = by_seed.dropna()
+        if defined.empty:
+            seed = int(by_seed.index.min())
+            out[cell] = (seed, f"seed {seed} (no validation value)")
+            continue
+        lower = metric.endswith("loss")
+        seed = int(defined.idxmin() if lower else defined.idxmax())
+        out[cell] = (seed, f"seed {seed} ({metric} {defined[seed]:.3f} of "
+                           f"{len(by_seed)} seed(s))")
+    return out
+
+
 def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | None,
-                dataset: str) -> TableResult:
-    """Aggregate the runs of ``spec.experiment`` on ``dataset`` (every dataset for
-    ``ALL_DATASETS``) into the spec's layout."""
-    mine = runs[runs["experiment"] == spec.experiment]
-    if dataset != ALL_DATASETS:
+                dataset: str, annotations: Mapping[str, Mapping[str, str]] | None = None
+                ) -> TableResult:
+    """Aggregate the runs of the spec's experiment(s) on ``dataset`` (every dataset for
+    ``ALL_DATASETS``; a stand-in group for a table that pools them) into the spec's layout.
+
+    ``annotations`` maps an annotation name to {utt_id: value} (user files, ``ser-report
+    --annotations``) for the tables that test residuals per annotation value."""
+    from ser_keras.evaluation.significance import ttest_ind
+
+    mine = _runs_of(spec, runs)
+    stand_ins = ""
+    if not spec.per_dataset:
+        group = mine["stand_ins"].fillna("").map(lambda t: stand_in_of(t, spec.dataset))
+        mine = mine[group == ("" if dataset == ALL_DATASETS else dataset)]
+        if dataset != ALL_DATASETS and not mine.empty:
+            stand_ins = str(mine["stand_ins"].iloc[0])
+    elif dataset != ALL_DATASETS:
         mine = mine[mine["dataset"] == dataset]
     class_set = spec.class_set_for(dataset)
     refused = (mine["class_set"] != class_set if class_set
@@ -171,17 +267,50 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     cell_runs = {cell: int(g["run_dir"].nunique()) for cell, g in by_cell.items()}
     cell_folds = {cell: sorted(g["fold"].dropna().unique().tolist())
                   for cell, g in by_cell.items()}
-    values_of = {key: g["value"].dropna()
-                 for key, g in mine.groupby(["cell", "class", "metric"], sort=False)}
-    empty = pd.Series([], dtype=float)
+    best = _best_seeds(mine, spec.cells) if spec.select == "best" else {}
+    if best:
+        mine = mine[[best.get(c, (None,))[0] == s for c, s in zip(mine["cell"], mine["seed"])]]
+    frames = {key: g[["seed", "fold", "run_dir", "value"]].dropna(subset=["value"])
+              for key, g in mine.groupby(["cell", "stratum", "class", "metric"], sort=False)}
+    empty = pd.DataFrame(columns=["seed", "fold", "run_dir", "value"])
 
-    records = []
+    def units(cell, stratum, cls, metric) -> tuple[np.ndarray, int]:
+        """The values the entry aggregates (one per run, or one per seed), and its folds."""
+        frame = frames.get((cell, stratum, cls, metric), empty)
+        if spec.aggregate == "seeds" and not frame.empty:
+            return (frame.groupby("seed")["value"].mean().to_numpy(dtype=float),
+                    frame["fold"].nunique())
+        return frame["value"].to_numpy(dtype=float), frame["fold"].nunique()
+
+    residual_cache: dict = {}
+    records, status, residuals = [], [], {}
     for r, row in enumerate(spec.rows):
         for c, (column, entry) in enumerate(zip(spec.columns, row.entries)):
             scale, decimals = KINDS[column.kind]
-            sel = values_of.get((entry.cell, entry.cls, entry.metric), empty)
-            values = sel.to_numpy(dtype=float) * scale
-            n, n_folds = len(values), mine.loc[sel.index, "fold"].nunique()
+            marks, p_texts = "", []
+            if entry.reference:
+                values, n_folds = np.array([]), 0
+            elif entry.annotation is not None:
+                values, n_folds, line, frame = _residual_entry(
+                    entry, by_cell.get(entry.cell, empty), annotations, residual_cache)
+                if line:
+                    status.append(line)
+                if frame is not None:
+                    labels = annotations[entry.annotation[0]]
+                    residuals.setdefault(column.group, {})[column.label] = pd.DataFrame({
+                        "value": frame["utt_id"].map(lambda u: labels.get(u, "")),
+                        "residual": frame["residual"]})
+            else:
+                values, n_folds = units(entry.cell, entry.stratum, entry.cls, entry.metric)
+                for mark, baseline, alpha in entry.compare:
+                    other, _ = units(baseline, entry.stratum, entry.cls, entry.metric)
+                    test = ttest_ind(values, other)
+                    if test["p"] is not None:
+                        p_texts.append(f"{mark} p={test['p']:.3g} vs {baseline}")
+                        if test["p"] < alpha:
+                            marks += mark
+            values = values * scale
+            n = len(values)
             mean = float(np.mean(values)) if n else math.nan
             std = float(np.std(values, ddof=DDOF)) if n > DDOF else math.nan
             paper = lookup(published, dict(entry.published) if entry.published else None)
@@ -190,18 +319,76 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
             annotate = 0 < n_folds < spec.expected_folds
             records.append({
                 "row": r, "col": c, "group": column.group, "column": column.label,
-                "cell": entry.cell, "class": entry.cls, "metric": entry.metric,
-                "n": n, "n_folds": n_folds, "ours_mean": mean, "ours_std": std,
-                "paper_mean": p_mean, "paper_std": p_std, "diff": diff,
-                "ours_text": format_value(mean, std, decimals, n if annotate else None),
+                "cell": entry.cell, "stratum": entry.stratum, "class": entry.cls,
+                "metric": entry.metric, "n": n, "n_folds": n_folds, "ours_mean": mean,
+                "ours_std": std, "ours_marks": marks, "p_values": "; ".join(p_texts),
+                "paper_mean": p_mean, "paper_std": p_std,
+                "paper_marks": paper.mark if paper else "", "diff": diff,
+                "ours_text": ("" if entry.reference else
+                              format_value(mean, std, decimals, n if annotate else None)
+                              + marks),
                 "paper_text": format_value(p_mean, p_std, decimals) + (
-                    "†" if paper and paper.note else ""),
+                    paper.mark if paper else "") + (spec.note_mark if paper and paper.note
+                                                     else ""),
                 "diff_text": MISSING if math.isnan(diff) else f"{diff:+.{decimals}f}",
                 "note": paper.note if paper else "",
             })
     entries = pd.DataFrame(records, columns=list(ENTRY_COLUMNS))
+    transcripts = tuple(sorted({t for t in mine["transcripts"].fillna("") if t}))
     return TableResult(spec, dataset, entries, int(mine["run_dir"].nunique()), cell_runs,
-                       cell_folds, refused_runs)
+                       cell_folds, refused_runs, stand_ins, transcripts,
+                       {c: text for c, (_, text) in best.items()},
+                       tuple(dict.fromkeys(status)), residuals)
+
+
+RESIDUAL_STATS = ("residual_p", "residual_mean")
+
+
+def _residual_entry(entry: Entry, cell_runs: pd.DataFrame,
+                    annotations: Mapping[str, Mapping[str, str]] | None, cache: dict
+                    ) -> tuple[np.ndarray, int, str, pd.DataFrame | None]:
+    """(values, folds, status line, the cell's residuals) of a residual test entry: the residuals y_true - y_pred
+    of the cell's (selected) runs, pooled over folds, of the utterances whose annotation is the
+    entry's value; ``residual_p`` is the p-value of a two-sided one-sample t-test of mean 0,
+    ``residual_mean`` their mean."""
+    from ser_keras.evaluation.significance import ttest_1samp
+
+    name, value = entry.annotation
+    if not annotations or name not in annotations:
+        return (np.array([]), 0, f"{name}: not given; ser-report --annotations {name}=CSV "
+                                 "(columns utt_id and the value) fills the residual tests",
+                None)
+    if cell_runs.empty:
+        return np.array([]), 0, "", None
+    run_dirs = tuple(sorted(cell_runs["run_dir"].unique()))
+    key = (run_dirs, entry.cls)
+    if key not in cache:
+        frames = [pd.read_csv(Path(d) / "predictions.csv") for d in run_dirs
+                  if (Path(d) / "predictions.csv").is_file()]
+        preds = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        targets = [c[len("true_"):] for c in preds.columns if c.startswith("true_")]
+        target = entry.cls or (targets[0] if len(targets) == 1 else "")
+        if not target or f"pred_{target}" not in preds.columns:
+            cache[key] = None
+        else:
+            residual = preds[f"true_{target}"] - preds[f"pred_{target}"]
+            cache[key] = pd.DataFrame({"utt_id": preds["utt_id"].astype(str),
+                                       "residual": residual})
+    frame = cache[key]
+    if frame is None:
+        return np.array([]), 0, (f"{entry.cell}: residual tests need single-target "
+                                 "regression runs (or a target axis)"), None
+    labels = annotations[name]
+    chosen = frame[frame["utt_id"].map(lambda u: labels.get(u) == value)]["residual"]
+    folds = int(cell_runs["fold"].nunique())
+    unmatched = int((~frame["utt_id"].isin(labels.keys())).sum())
+    line = (f"{name}: {unmatched} of {len(frame)} test utterances of {entry.cell} have no "
+            "annotation" if unmatched else "")
+    if chosen.empty:
+        return np.array([]), folds, line, frame
+    test = ttest_1samp(chosen.to_numpy(dtype=float))
+    stat = test["p"] if entry.metric == "residual_p" else test["mean"]
+    return (np.array([]) if stat is None else np.array([stat])), folds, line, frame
 
 
 def format_value(mean: float, std: float, decimals: int, n: int | None = None) -> str:
@@ -221,7 +408,14 @@ def caption(result: TableResult) -> list[str]:
     spec, ds = result.spec, result.dataset
     on = "every dataset" if ds == ALL_DATASETS else ds
     lines = []
-    if ds == ALL_DATASETS:
+    if result.stand_ins:
+        synthetic = [c for c in SYNTHETIC_DATASETS if f"={c}" in result.stand_ins]
+        lines.append(f"Stand-in corpora ({result.stand_ins.replace(',', ', ')}): each corpus "
+                     "the paper names is read from the prepared corpus after '='"
+                     + (" (synthetic: a pipeline check; our numbers are NOT comparable to "
+                        "the paper's)" if synthetic or "demo" in result.stand_ins else "")
+                     + ".")
+    elif ds == ALL_DATASETS:
         lines.append(f"Runs on every dataset of the experiment (the table's rows and columns "
                      f"name them); the paper's numbers are on {spec.dataset}.")
     elif ds in SYNTHETIC_DATASETS:
@@ -231,13 +425,26 @@ def caption(result: TableResult) -> list[str]:
         lines.append(f"Dataset {ds}; the paper's numbers are on {spec.dataset}.")
     if spec.description:
         lines.append(spec.description)
+    experiments = ", ".join(spec.experiment_names)
+    over = ("the seeds (each seed: the mean over its folds)" if spec.aggregate == "seeds"
+            else "all runs (folds × seeds)")
+    if spec.select == "best":
+        over = ("the folds of the seed best on validation" if spec.aggregate == "runs"
+                else "the seed best on validation (the mean over its folds)")
+    marks = sorted({m for e in result.entries["ours_marks"] for m in e})
     lines.append(
-        f"Ours: mean ± sample standard deviation (ddof={DDOF}) over all runs of experiment "
-        f"{spec.experiment} on {on} (folds × seeds), rates in percent, counts as counts; "
+        f"Ours: mean ± sample standard deviation (ddof={DDOF}) over {over} of experiment "
+        f"{experiments} on {on}, rates in percent, counts as counts; "
         f"(n=k) marks a cell with fewer than the protocol's {spec.expected_folds} folds "
-        f"(k runs). "
-        f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset}). "
-        f"Δ = ours − paper. † the paper's cell is garbled or inconsistent (see the notes).")
+        f"(k values). "
+        + (f"Marks ({' '.join(marks)}) are computed: two-sided independent t-tests over the "
+           "seeds against the baseline the paper names (the CSV's p_values column). "
+           if marks or result.entries["p_values"].astype(bool).any() else "")
+        + f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset}), with its marks. "
+        f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
+        "(see the notes).")
+    if result.transcripts:
+        lines.append("Transcripts: " + "; ".join(result.transcripts).replace("=", ": ") + ".")
     return lines
 
 
@@ -297,6 +504,12 @@ def to_markdown(result: TableResult, figures: Mapping[str, Mapping[str, str]] | 
 
 def _markdown_status(result: TableResult) -> list[str]:
     out = []
+    if result.best_seeds:
+        out += ["Runs shown (the seed best on validation, per cell):", ""]
+        out += [f"- {cell}: {text}" for cell, text in result.best_seeds.items()]
+        out.append("")
+    if result.status:
+        out += [f"Note: {line}" for line in result.status] + [""]
     if result.missing_cells:
         out += ["Missing cells (—); the commands that fill them:", "", "```"]
         out += result.commands + ["```", ""]
@@ -304,7 +517,7 @@ def _markdown_status(result: TableResult) -> list[str]:
         out.append(f"Cells with fewer than {result.spec.expected_folds} folds:")
         out.append("")
         out += [f"- {c}: folds {', '.join(map(str, result.cell_folds[c]))} "
-                f"(`{result.spec.command(c, result.dataset)}` runs the rest)"
+                f"(`{result.spec.command(c, result.dataset, result.stand_ins)}` runs the rest)"
                 for c in result.incomplete_cells]
         out.append("")
     if result.refused_runs:
@@ -312,7 +525,7 @@ def _markdown_status(result: TableResult) -> list[str]:
                    f"class set is not {result.spec.class_set_for(result.dataset)}.")
         out.append("")
     if result.notes:
-        out += ["Notes on the published numbers (†):", ""]
+        out += [f"Notes on the published numbers ({result.spec.note_mark}):", ""]
         out += [f"- {note}" for note in result.notes]
         out.append("")
     return out
@@ -327,15 +540,15 @@ def to_csv_frame(result: TableResult) -> pd.DataFrame:
     frame.insert(0, "dataset", result.dataset)
     frame.insert(0, "table", spec.name)
     frame.insert(0, "paper", spec.paper)
-    frame["command"] = [spec.command(c, result.dataset) if not result.cell_runs[c] else ""
-                        for c in frame["cell"]]
+    frame["command"] = [spec.command(c, result.dataset, result.stand_ins)
+                        if c and not result.cell_runs[c] else "" for c in frame["cell"]]
     return frame
 
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}", "±": r"$\pm$", "—": "---", "Δ": r"$\Delta$",
-                "†": r"$^\dagger$", "−": "-", "×": r"$\times$"}
+                "†": r"$^\dagger$", "‡": r"$^\ddagger$", "−": "-", "×": r"$\times$"}
 
 
 def tex_escape(text: str) -> str:
@@ -383,7 +596,8 @@ def to_latex(result: TableResult) -> str:
         out.append(r"\par\smallskip\footnotesize Missing cells (---): " + "; ".join(
             r"\texttt{" + tex_escape(cmd) + "}" for cmd in result.commands) + ".")
     if result.notes:
-        out.append(r"\par\smallskip\footnotesize $^\dagger$ " + tex_escape("; ".join(result.notes))
+        out.append(r"\par\smallskip\footnotesize " + tex_escape(result.spec.note_mark) + " "
+                   + tex_escape("; ".join(result.notes))
                    + ".")
     out.append(r"\end{table*}")
     return "\n".join(out) + "\n"

@@ -6,7 +6,8 @@ batches over devices. A job writes its run folder::
 
     <runs>/<experiment>/<dataset>/<cell>/fold<FF>-seed<S>/
         config.yaml  folds.json  versions.json  history.csv  best.weights.h5  best.json
-        predictions.csv  metrics.json (written last: its presence means the job is done)
+        predictions.csv  validation_predictions.csv (at the selected epoch)
+        metrics.json (written last: its presence means the job is done)
         backup/      (the last epoch's training state: a killed job resumes from it)
 
 What a job does is its task's (``ser_keras.training.tasks``: ``supervised`` trains a model,
@@ -168,6 +169,25 @@ class ExperimentData:
             feeds.append(data_input.InputFeed(item.name, item.rank, sets, item.options))
         return feeds
 
+    def transcript_sources(self, config: ExperimentConfig) -> dict[str, str]:
+        """{corpus: where its transcripts came from} for the corpora of a cell, as
+        ``ser-prepare`` recorded it (``prepare_report.json`` "transcripts": the release, a
+        user's CSV); empty for stores prepared before it was recorded."""
+        out = {}
+        for dataset in dict.fromkeys(filter(None, (config.dataset, config.test_dataset))):
+            for corpus in pooled.parts(dataset):
+                path = store.corpus_dir(self.data_dir, corpus) / "prepare_report.json"
+                try:
+                    info = json.loads(path.read_text()).get("transcripts") or {}
+                except (OSError, ValueError):
+                    continue
+                if info.get("source"):
+                    source = str(info["source"])
+                    if info.get("csv"):
+                        source += f" ({info['csv']})"
+                    out[corpus] = source
+        return out
+
     def preprocessor(self, options):
         """A keras-hub BERT preprocessor (cached): strings -> token ids, padding mask, segments."""
         key = (options.preprocessor, options.max_tokens)
@@ -176,9 +196,11 @@ class ExperimentData:
 
             kwargs = {"sequence_length": options.max_tokens} if options.max_tokens else {}
             try:
+                from ser_keras.models.bert import resolve_preset
+
                 self._preprocessors[key] = (
                     keras_hub.models.BertTextClassifierPreprocessor.from_preset(
-                        options.preprocessor, **kwargs))
+                        resolve_preset(options.preprocessor), **kwargs))
             except (OSError, ValueError) as err:
                 raise ConfigError(f"input_options.preprocessor {options.preprocessor!r}: "
                                   f"{err}") from None
@@ -227,6 +249,8 @@ class Outcome:
     selection: dict = dataclasses.field(default_factory=dict)
     params: int | None = None
     fold_info: dict = dataclasses.field(default_factory=dict)
+    # (ids, truths, scores) of the validation part at the selected epoch, when there is one
+    validation: tuple | None = None
 
 
 def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
@@ -263,13 +287,15 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
                          strategy, log)
     outcome = TASKS.get(config.task)().run(context)
 
-    if config.regression:
-        report = regression_report(outcome.y_true, outcome.scores, config.targets)
-        _write_regression_predictions(directory / "predictions.csv", outcome, config.targets)
-    else:
-        classes = get_class_set(config.class_set).classes
-        report = classification_report(outcome.y_true, outcome.scores, classes)
-        _write_predictions(directory / "predictions.csv", outcome, classes)
+    columns = (list(config.targets) if config.regression
+               else list(get_class_set(config.class_set).classes))
+    report = evaluate(outcome.y_true, outcome.scores, config.regression, columns)
+    write_predictions(directory / "predictions.csv", outcome.ids, outcome.y_true,
+                      outcome.scores, columns, config.regression)
+    if outcome.validation is not None:
+        write_predictions(directory / VALIDATION_PREDICTIONS, *outcome.validation, columns,
+                          config.regression)
+    strata = stratified_reports(data, config, outcome, columns)
     report = {"run": {
         "experiment": config.name, "paper": config.paper, "cell": cell_id,
         "labels": dict(plan.cell.labels), "model": plan.cell.model, "task": config.task,
@@ -278,7 +304,11 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
         "scenario": config.scenario, "targets": list(config.targets),
         "inputs": {i.name: i.source for i in plan.inputs},
         "fold": fold_index, "seed": seed, **outcome.fold_info,
+        "stand_ins": dict(config.stand_ins),
+        "transcripts": data.transcript_sources(config),
     }, **report}
+    if strata:
+        report["strata"] = strata
     report["selection"] = outcome.selection
     report["params"] = outcome.params
     report["train_seconds"] = round(time.perf_counter() - started, 2)
@@ -359,31 +389,74 @@ def yaml_dump(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def _write_predictions(path: Path, outcome: Outcome, classes) -> None:
+def evaluate(y_true, scores, regression: bool, columns) -> dict:
+    """Every metric of the registry on one set of predictions (classes or target values)."""
+    if regression:
+        return regression_report(y_true, scores, columns)
+    return classification_report(y_true, scores, columns)
+
+
+def stratified_reports(data: "ExperimentData", config: ExperimentConfig, outcome: Outcome,
+                       columns) -> dict:
+    """{column: {value: report}} of the test predictions split by the manifest columns in
+    ``config.strata`` (rows without a value are in no stratum; counted under ``""``)."""
+    if not config.strata:
+        return {}
+    test_dataset = config.test_dataset or config.dataset
+    by_id = {r["utt_id"]: r for r in data.rows(test_dataset)}
+    out = {}
+    for column in config.strata:
+        values = [str(by_id.get(u, {}).get(column) or "") for u in outcome.ids]
+        if not any(values):
+            raise ProtocolError(f"strata: {test_dataset}'s manifest has no {column!r} values "
+                                f"for the test utterances (columns: "
+                                f"{', '.join(sorted(next(iter(by_id.values()), {})))})")
+        out[column] = {}
+        for value in sorted(set(values)):
+            keep = np.array([v == value for v in values])
+            if not value:
+                out[column][""] = {"n_test": int(keep.sum())}
+                continue
+            out[column][value] = evaluate(outcome.y_true[keep], outcome.scores[keep],
+                                          config.regression, columns)
+    return out
+
+
+VALIDATION_PREDICTIONS = "validation_predictions.csv"
+
+
+def write_predictions(path: Path, ids, y_true, scores, columns, regression: bool) -> None:
+    """predictions.csv: ``utt_id, true, predicted, prob_<class>...`` for classes;
+    ``utt_id, true_<target>..., pred_<target>...`` for continuous targets."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["utt_id", "true", "predicted", *(f"prob_{c}" for c in classes)])
-        for utt_id, t, p in zip(outcome.ids, outcome.y_true, outcome.scores):
-            writer.writerow([utt_id, classes[int(t)], classes[int(np.argmax(p))],
+        if regression:
+            writer.writerow(["utt_id", *(f"true_{t}" for t in columns),
+                             *(f"pred_{t}" for t in columns)])
+            for utt_id, t, p in zip(ids, y_true, scores):
+                writer.writerow([utt_id, *(f"{v:.6f}" for v in t), *(f"{v:.6f}" for v in p)])
+            return
+        writer.writerow(["utt_id", "true", "predicted", *(f"prob_{c}" for c in columns)])
+        for utt_id, t, p in zip(ids, y_true, scores):
+            writer.writerow([utt_id, columns[int(t)], columns[int(np.argmax(p))],
                              *(f"{v:.6f}" for v in p)])
 
 
-def _write_regression_predictions(path: Path, outcome: Outcome, targets) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["utt_id", *(f"true_{t}" for t in targets),
-                         *(f"pred_{t}" for t in targets)])
-        for utt_id, t, p in zip(outcome.ids, outcome.y_true, outcome.scores):
-            writer.writerow([utt_id, *(f"{v:.6f}" for v in t), *(f"{v:.6f}" for v in p)])
-
-
-def read_predictions(path: Path, classes) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(utt_ids, true class indices, probabilities) of a classification predictions.csv."""
+def read_predictions(path: Path, columns, regression: bool = False
+                     ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(utt_ids, truths, scores) of a predictions.csv: class indices and probabilities over
+    ``columns`` (the classes), or (n, targets) true and predicted values of ``columns``."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     ids = [r["utt_id"] for r in rows]
-    y_true = np.array([list(classes).index(r["true"]) for r in rows], dtype=int)
-    probs = np.array([[float(r[f"prob_{c}"]) for c in classes] for r in rows], dtype=np.float32)
+    if regression:
+        y_true = np.array([[float(r[f"true_{t}"]) for t in columns] for r in rows],
+                          dtype=np.float32).reshape(len(rows), len(columns))
+        preds = np.array([[float(r[f"pred_{t}"]) for t in columns] for r in rows],
+                         dtype=np.float32).reshape(len(rows), len(columns))
+        return ids, y_true, preds
+    y_true = np.array([list(columns).index(r["true"]) for r in rows], dtype=int)
+    probs = np.array([[float(r[f"prob_{c}"]) for c in columns] for r in rows], dtype=np.float32)
     return ids, y_true, probs
 
 
@@ -406,5 +479,5 @@ def _versions() -> dict:
     return versions
 
 
-__all__ = ["ExperimentData", "JobContext", "Outcome", "read_predictions", "run_dir",
-           "run_job"]
+__all__ = ["ExperimentData", "JobContext", "Outcome", "VALIDATION_PREDICTIONS", "evaluate",
+           "read_predictions", "run_dir", "run_job", "stratified_reports", "write_predictions"]

@@ -14,9 +14,11 @@ it with the metric registry and writes metrics.json, so no task repeats that. Re
   stopping -> predict the test fold with the selected epoch. Its steps are methods
   (``build_inputs``, ``build_model``, ``compile``, ``fit_select_predict``) that a multi-stage
   task (several models trained on different subsets, combined at test) calls per stage.
-- ``late-fusion``: no training; averages the test probabilities of finished runs of other
-  cells of the same experiment, fold and seed (``task_options: {sources: [cell ids],
-  weights: [w, ...]}``).
+- ``late-fusion``: no training; averages the test probabilities (or, for continuous targets,
+  the predicted values) of finished runs of other cells of the same experiment, fold and
+  seed (``task_options: {sources: [cell ids], weights: [w, ...], seeds: {cell: seed}}``;
+  ``seeds`` pins a source run with one seed only); its validation predictions are the
+  average of the sources', so its selection metric is defined like a trained model's.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ from ser_keras.data import input as data_input
 from ser_keras.data import augmented, pooled
 from ser_keras.errors import ConfigError, ProtocolError
 from ser_keras.registry import Registry
-from ser_keras.training.runner import JobContext, Outcome, read_predictions, run_dir
+from ser_keras.training.runner import (VALIDATION_PREDICTIONS, JobContext, Outcome,
+                                       read_predictions, run_dir)
 
 
 class Task:
@@ -105,6 +108,12 @@ class SupervisedTask(Task):
             test_rows, _ = data.rows_for(config, config.test_dataset)
             # augmented copies are never tested on: the whole other corpus, originals only
             test_rows = augmented.split_copies(test_rows)[0]
+            if config.test_split is not None:
+                test_rows = [r for r in test_rows if r.get("split") == config.test_split]
+                if not test_rows:
+                    raise ProtocolError(f"{config.test_dataset}: no usable utterance in split "
+                                        f"{config.test_split!r} (test_split) for class set "
+                                        f"{config.class_set}")
             feeds_of["test"] = data.feeds(ctx.plan, config.test_dataset)
             if (data_input.input_spec(feeds_of["test"], 2)
                     != data_input.input_spec(feeds, 2)):
@@ -223,6 +232,7 @@ class SupervisedTask(Task):
 
         model.load_weights(directory / "best.weights.h5")
         scores = predict(test_ds)
+        validation = (val_ids, np.array([inputs.targets[u] for u in val_ids]), predict(val_ds))
         if training.save_model:
             model.save(directory / "model.keras")
         best = json.loads((directory / "best.json").read_text())
@@ -231,7 +241,7 @@ class SupervisedTask(Task):
 
         keras.backend.clear_session()
         return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
-                       best, params, inputs.fold_record)
+                       best, params, inputs.fold_record, validation)
 
 
 def selection_name(name: str) -> str:
@@ -295,9 +305,14 @@ class LateFusionTask(Task):
         options = dict(config.task_options)
         sources = options.pop("sources", None)
         weights = options.pop("weights", None)
+        seeds = options.pop("seeds", None) or {}
         if options:
             raise ConfigError(f"{where}.task_options: unknown key(s) {sorted(options)}; known: "
-                              "sources, weights")
+                              "sources, weights, seeds")
+        if not isinstance(seeds, dict) or any(
+                s not in (sources or []) or not isinstance(v, int) for s, v in seeds.items()):
+            raise ConfigError(f"{where}.task_options.seeds: {{source cell: seed}} for sources "
+                              "run with one seed only (e.g. a single fine-tuned BERT run)")
         if not isinstance(sources, list) or len(sources) < 2:
             raise ConfigError(f"{where}.task_options.sources: a list of at least two cell ids")
         ids = [c.id for c in exp.cells]
@@ -318,32 +333,54 @@ class LateFusionTask(Task):
                 raise ConfigError(f"{where}.task_options.sources: {source} is on "
                                   f"{other.dataset}/{other.class_set}, this cell on "
                                   f"{config.dataset}/{config.class_set}")
-        if config.regression:
-            raise ConfigError(f"{where}: late fusion averages class probabilities")
+            if other.targets != config.targets:
+                raise ConfigError(f"{where}.task_options.sources: {source} predicts "
+                                  f"{other.targets}, this cell {config.targets}")
 
     def run(self, ctx: JobContext) -> Outcome:
         options = ctx.config.task_options
         sources = options["sources"]
         weights = np.asarray(options.get("weights") or [1.0] * len(sources), dtype=np.float64)
-        classes = get_class_set(ctx.config.class_set).classes
-        runs = []
+        seeds = {s: options.get("seeds", {}).get(s, ctx.seed) for s in sources}
+        config = ctx.config
+        columns = (list(config.targets) if config.regression
+                   else get_class_set(config.class_set).classes)
+        runs, validations = [], []
         for source in sources:
-            config = ctx.data.plans[source].config
-            directory = run_dir(ctx.runs_root, config, source, ctx.fold_index, ctx.seed)
+            source_config = ctx.data.plans[source].config
+            directory = run_dir(ctx.runs_root, source_config, source, ctx.fold_index,
+                                seeds[source])
             if not (directory / "metrics.json").is_file():
                 raise ProtocolError(
                     f"late fusion {ctx.cell.id} needs the finished run of {source} (fold "
-                    f"{ctx.fold_index}, seed {ctx.seed}) in {directory}: ser-train "
+                    f"{ctx.fold_index}, seed {seeds[source]}) in {directory}: ser-train "
                     f"--experiment {ctx.exp.name} --cells {source} --folds {ctx.fold_index} "
-                    f"--seeds {ctx.seed}")
-            runs.append((directory, *read_predictions(directory / "predictions.csv",
-                                                      classes)))
+                    f"--seeds {seeds[source]}")
+            runs.append((directory, *read_predictions(directory / "predictions.csv", columns,
+                                                      config.regression)))
+            path = directory / VALIDATION_PREDICTIONS
+            validations.append(read_predictions(path, columns, config.regression)
+                               if path.is_file() else None)
         ids, y_true = runs[0][1], runs[0][2]
         for directory, other_ids, other_true, _ in runs[1:]:
-            if other_ids != ids or not np.array_equal(other_true, y_true):
+            if other_ids != ids or not np.allclose(other_true, y_true):
                 raise ProtocolError(f"late fusion {ctx.cell.id}: {directory} tested other "
                                     f"utterances than {runs[0][0]}")
         probs = sum(w * r[3] for w, r in zip(weights, runs)) / weights.sum()
+        # The fusion's own validation predictions (when every source wrote them): the same
+        # selection metric as a trained model's, so "the best run" is defined for it too.
+        validation, selection = None, {}
+        if all(v is not None for v in validations) and all(
+                v[0] == validations[0][0] for v in validations):
+            v_scores = sum(w * v[2] for w, v in zip(weights, validations)) / weights.sum()
+            validation = (validations[0][0], validations[0][1], v_scores.astype(np.float32))
+            name = config.training.selection_metric
+            from ser_keras.evaluation import compute
+
+            if name != "loss":
+                value = compute(name, validation[1], validation[2])
+                selection = {"metric": f"val_{selection_name(name)}",
+                             "value": math.nan if value is None else float(value)}
         fold_info = json.loads((runs[0][0] / "metrics.json").read_text())["run"]
         info = {k: fold_info[k] for k in fold_info if k not in (
             "experiment", "paper", "cell", "labels", "model", "task", "dataset",
@@ -353,7 +390,8 @@ class LateFusionTask(Task):
             "sources": {s: str(r[0]) for s, r in zip(sources, runs)},
             "weights": weights.tolist(), "test": ids})
         return Outcome(ids, y_true, probs.astype(np.float32),
-                       {"sources": list(sources), "weights": weights.tolist()}, None, info)
+                       {**selection, "sources": list(sources), "seeds": seeds,
+                        "weights": weights.tolist()}, None, info, validation)
 
 
 TASKS: Registry[type[Task]] = Registry("task")
