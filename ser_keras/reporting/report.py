@@ -25,8 +25,8 @@ from ser_keras.reporting.figures import confusion_figure, residual_figure, roc_f
 from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
 from ser_keras.reporting.summary import write_summary
-from ser_keras.reporting.tables import (ALL_DATASETS, TableResult, TableSpec, build_table,
-                                        datasets_for, summary_line, write_table)
+from ser_keras.reporting.tables import (TableResult, TableSpec, build_table,
+                                        datasets_for, summary_line, table_runs, write_table)
 
 
 @dataclasses.dataclass
@@ -61,12 +61,7 @@ class ReportSummary:
 def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir: Path
                  ) -> dict[str, dict[str, Path]]:
     """Confusion matrix and ROC PNGs of every cell of the table with runs on ``dataset``."""
-    mine = runs[runs["experiment"] == spec.experiment]
-    if dataset != ALL_DATASETS:
-        mine = mine[mine["dataset"] == dataset]
-    class_set = spec.class_set_for(dataset)
-    if class_set:
-        mine = mine[mine["class_set"] == class_set]
+    mine = table_runs(spec, runs, dataset)[0]
     written: dict[str, dict[str, Path]] = {}
     baselines = dict(spec.figure_baselines)
     for cell in spec.cells:

@@ -215,6 +215,38 @@ def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
     return sorted(str(d) for d in found) or [spec.dataset]
 
 
+def table_runs(spec: TableSpec, runs: pd.DataFrame, dataset: str
+               ) -> tuple[pd.DataFrame, list[str], str]:
+    """The tidy rows of the runs one table on ``dataset`` reads (its experiments; the
+    dataset, or for a table over every corpus the stand-in group; its class set), the run
+    folders left out for another class set, and the stand-ins of the group ("" for none)."""
+    mine = _runs_of(spec, runs)
+    stand_ins = ""
+    if not spec.per_dataset:
+        group = mine["stand_ins"].fillna("").map(lambda t: stand_in_of(t, spec.dataset))
+        mine = mine[group == ("" if dataset == ALL_DATASETS else dataset)]
+        if dataset != ALL_DATASETS and not mine.empty:
+            stand_ins = str(mine["stand_ins"].iloc[0])
+    elif dataset != ALL_DATASETS:
+        mine = mine[mine["dataset"] == dataset]
+    class_set = spec.class_set_for(dataset)
+    refused = (mine["class_set"] != class_set if class_set
+               else pd.Series(False, index=mine.index))
+    return mine[~refused], sorted(mine.loc[refused, "run_dir"].unique()), stand_ins
+
+
+def _lower_is_better(metric: str) -> bool:
+    from ser_keras.evaluation import get_metric
+
+    name = metric[len("val_"):] if metric.startswith("val_") else metric
+    if name == "loss":
+        return True
+    try:
+        return not get_metric(name).greater_is_better
+    except ValueError:  # ConfigError: not a registered metric
+        return name.endswith("loss")
+
+
 def _best_seeds(mine: pd.DataFrame, cells) -> dict[str, tuple[int, str]]:
     """Per cell the seed whose mean validation selection value (over folds) is the best, and
     how it was chosen (a late fusion or a run without a value falls back to the first seed)."""
@@ -232,7 +264,7 @@ def _best_seeds(mine: pd.DataFrame, cells) -> dict[str, tuple[int, str]]:
             seed = int(by_seed.index.min())
             out[cell] = (seed, f"seed {seed} (no validation value)")
             continue
-        lower = metric.endswith("loss")
+        lower = _lower_is_better(metric)
         seed = int(defined.idxmin() if lower else defined.idxmax())
         out[cell] = (seed, f"seed {seed} ({metric} {defined[seed]:.3f} of "
                            f"{len(by_seed)} seed(s))")
@@ -249,20 +281,7 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     --annotations``) for the tables that test residuals per annotation value."""
     from ser_keras.evaluation.significance import ttest_ind
 
-    mine = _runs_of(spec, runs)
-    stand_ins = ""
-    if not spec.per_dataset:
-        group = mine["stand_ins"].fillna("").map(lambda t: stand_in_of(t, spec.dataset))
-        mine = mine[group == ("" if dataset == ALL_DATASETS else dataset)]
-        if dataset != ALL_DATASETS and not mine.empty:
-            stand_ins = str(mine["stand_ins"].iloc[0])
-    elif dataset != ALL_DATASETS:
-        mine = mine[mine["dataset"] == dataset]
-    class_set = spec.class_set_for(dataset)
-    refused = (mine["class_set"] != class_set if class_set
-               else pd.Series(False, index=mine.index))
-    refused_runs = sorted(mine.loc[refused, "run_dir"].unique())
-    mine = mine[~refused]
+    mine, refused_runs, stand_ins = table_runs(spec, runs, dataset)
     by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
     cell_runs = {cell: int(g["run_dir"].nunique()) for cell, g in by_cell.items()}
     cell_folds = {cell: sorted(g["fold"].dropna().unique().tolist())
@@ -270,6 +289,7 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     best = _best_seeds(mine, spec.cells) if spec.select == "best" else {}
     if best:
         mine = mine[[best.get(c, (None,))[0] == s for c, s in zip(mine["cell"], mine["seed"])]]
+        by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
     frames = {key: g[["seed", "fold", "run_dir", "value"]].dropna(subset=["value"])
               for key, g in mine.groupby(["cell", "stratum", "class", "metric"], sort=False)}
     empty = pd.DataFrame(columns=["seed", "fold", "run_dir", "value"])

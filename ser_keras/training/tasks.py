@@ -128,6 +128,10 @@ class SupervisedTask(Task):
             rows = rows + test_rows
             wanted["test"] = [r["utt_id"] for r in test_rows]
         class_set = get_class_set(config.class_set)
+        for column in config.strata:  # before training: a typo must not cost a whole job
+            if not any(column in r for r in rows):
+                raise ProtocolError(f"strata: the manifest of {config.test_dataset or config.dataset} "
+                                    f"has no column {column!r}")
         if config.regression:
             targets, lacking = data_input.continuous_targets(rows, config.targets)
         else:
@@ -379,7 +383,7 @@ class LateFusionTask(Task):
 
             if name != "loss":
                 value = compute(name, validation[1], validation[2])
-                selection = {"metric": f"val_{selection_name(name)}",
+                selection = {"metric": selection_name(name),   # as EpochSelector names it
                              "value": math.nan if value is None else float(value)}
         fold_info = json.loads((runs[0][0] / "metrics.json").read_text())["run"]
         info = {k: fold_info[k] for k in fold_info if k not in (
