@@ -13,7 +13,7 @@ the entry's config dataclass. The registry is filled here, by explicit entries;
 ``registry.py`` has the rules. Layers and models use ``keras.layers`` / ``keras.ops`` only: the
 zoo runs on any Keras backend. Listing: ``ser-models``; one model's size: ``ser-models NAME``.
 """
-from ser_keras.models import kakuba, mlp, mmfa
+from ser_keras.models import bert, cnn14, kakuba, mlp, mmfa
 from ser_keras.models.heads import output_layer
 from ser_keras.models.registry import (
     RANKS,
@@ -95,6 +95,37 @@ REGISTRY.add(ModelEntry(
     training=kakuba.TRAINING_TRANSFORMER, paper_num_classes=kakuba.MULTISTREAM_NUM_CLASSES,
     paper_params=kakuba.MULTISTREAM_PAPER_PARAMS,
     description="multi-stream DBMER: the text branch replaced by a Mel-spectrogram stream"))
+
+# triantafyllopoulos2022 (CNN14 and its linguistic conditioning): one builder, the fusion a
+# config field (Sec. 3, Eq. 1-5, Fig. 1); counts compared with PANNs' Cnn14.
+REGISTRY.add(ModelEntry(
+    name="cnn14", builder=cnn14.build_cnn14, config_class=cnn14.CNN14Config,
+    inputs=(cnn14.AUDIO_INPUT,), paper=cnn14.PAPER, training=cnn14.TRAINING,
+    paper_num_classes=cnn14.PAPER_NUM_CLASSES, paper_params=cnn14.CNN14_PAPER_PARAMS,
+    description="PANNs CNN14 from scratch: 6 x (2 x conv3x3-BN-ReLU, 2x2 max pool) on "
+                "log-Mel, mean+max pooling, 2 linear layers"))
+REGISTRY.add(ModelEntry(
+    name="sfcnn14", builder=cnn14.build_cnn14, config_class=cnn14.CNN14Config,
+    inputs=(cnn14.AUDIO_INPUT, cnn14.TEXT_INPUT), paper=cnn14.PAPER,
+    defaults=cnn14.SFCNN14_DEFAULTS, training=cnn14.TRAINING,
+    paper_num_classes=cnn14.PAPER_NUM_CLASSES,
+    description="SFCNN14: CNN14 + projected mean BERT embedding added after mean+max "
+                "pooling (single-stage fusion)"))
+REGISTRY.add(ModelEntry(
+    name="mfcnn14", builder=cnn14.build_cnn14, config_class=cnn14.CNN14Config,
+    inputs=(cnn14.AUDIO_INPUT, cnn14.TEXT_INPUT), paper=cnn14.PAPER,
+    defaults=cnn14.MFCNN14_DEFAULTS, training=cnn14.TRAINING,
+    paper_num_classes=cnn14.PAPER_NUM_CLASSES,
+    description="MFCNN14: CNN14 with a projected mean BERT embedding as a per-channel bias "
+                "after every block (multistage fusion)"))
+
+# triantafyllopoulos2022: the fine-tuned BERT baseline (Sec. 4.2).
+REGISTRY.add(ModelEntry(
+    name="bert-finetune", builder=bert.build_bert_finetune,
+    config_class=bert.BertFinetuneConfig, inputs=(bert.TEXT_INPUT,), paper=bert.PAPER,
+    training=bert.TRAINING, paper_num_classes=bert.PAPER_NUM_CLASSES,
+    description="bert-base-uncased fine-tuned end to end: dropout + final linear layer "
+                "on the pooled [CLS] output"))
 
 # Generic baselines (no paper).
 REGISTRY.add(ModelEntry(

@@ -15,6 +15,7 @@ learning rate, which is a schedule from ``training.schedule``:
   through ``keras.optimizers.schedules.deserialize`` with ``initial_learning_rate`` = the
   learning rate and the given options.
 
+``ser_keras>AdamNoBiasCorrection``: Hugging Face's AdamW(correct_bias=False) (``optimizers.py``).
 A bad name or option is a ``ConfigError`` naming the key (``check_recipe`` runs before any data
 is read).
 """
@@ -25,6 +26,7 @@ from keras import ops
 
 from ser_keras.config import TrainingConfig
 from ser_keras.errors import ConfigError
+from ser_keras.training.optimizers import AdamNoBiasCorrection  # noqa: F401  (registers it)
 
 # Short names -> Keras schedule class names (a Keras class name works as it is).
 SCHEDULE_NAMES = {
