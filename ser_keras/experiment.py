@@ -15,6 +15,7 @@ schedule. Any mistake is a ``ConfigError`` naming the key, raised before a store
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -76,11 +77,24 @@ def experiment_from_dict(data: dict, where: str = "config") -> ExperimentConfig:
     return exp
 
 
-def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None
-                    ) -> ExperimentConfig:
+def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None,
+                    cell_overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """``overrides`` (``key=value``) apply to the experiment, under the cells' own overrides;
+    ``cell_overrides`` (``PATTERN:key=value``, the pattern a shell-style glob of cell ids)
+    apply over the overrides of the matching cells (``ser-train --cell-set``)."""
     path = experiment_path(name_or_path)
-    data = read_experiment_yaml(path)
-    return experiment_from_dict(apply_overrides(data, list(overrides or [])), str(path))
+    data = apply_overrides(read_experiment_yaml(path), list(overrides or []))
+    for item in cell_overrides:
+        pattern, sep, override = item.partition(":")
+        cells = [c for c in data.get("cells") or [] if isinstance(c, dict)]
+        matched = [c for c in cells if fnmatch.fnmatchcase(str(c.get("id", "")), pattern)]
+        if not sep or not matched:
+            raise ConfigError(f"--cell-set {item!r}: expected PATTERN:key=value with a "
+                              f"pattern matching cell ids of {name_or_path} (e.g. "
+                              f"'*-bert*:training.epochs=2')")
+        for cell in matched:
+            cell["overrides"] = apply_overrides(dict(cell.get("overrides") or {}), [override])
+    return experiment_from_dict(data, str(path))
 
 
 def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:

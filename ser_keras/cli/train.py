@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-dataset",
                    help="cross-corpus: test every job on this prepared corpus (whole), through "
                         "a class set that maps both corpora (e.g. rst7, cross4)")
+    p.add_argument("--cell-set", action="append", default=[], metavar="PATTERN:KEY=VALUE",
+                   help="override KEY over the own overrides of the cells whose ids match "
+                        "the glob PATTERN, e.g. '*-bert*:training.schedule.options."
+                        "total_steps=100' (repeatable)")
     p.add_argument("--stand-in", metavar="CORPUS=PREPARED,...",
                    help="read these prepared corpora in place of the corpora the experiment's "
                         "cells name, e.g. iemocap=demo,msp-podcast=demo-msp (a demo of a "
@@ -92,7 +96,7 @@ def _experiment(args):
     features = parse_input_mapping(args.features) if args.features else {}
     if args.experiment:
         overrides += [f"inputs.{k}={v}" for k, v in features.items()]
-        return load_experiment(args.experiment, overrides)
+        return load_experiment(args.experiment, overrides, args.cell_set)
     return adhoc_experiment(args.model, dataset=args.dataset or "iemocap",
                             class_set=args.classes, protocol=args.protocol,
                             scenario=args.scenario, inputs=features, overrides=overrides)
