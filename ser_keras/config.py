@@ -153,6 +153,10 @@ def apply_overrides(data: dict, overrides: list[str] | Mapping[str, Any]) -> dic
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"override {key}: {part} is not a mapping")
+        if (parts[-1] == "name" and len(parts) > 1 and target.get("name") is not None
+                and target.get("name") != value):
+            # a named component whose name changes is replaced whole (see merge)
+            target.clear()
         target.update(merge(target, {parts[-1]: value}))
     return data
 
@@ -374,9 +378,8 @@ class ExperimentConfig:
             if bad or not self.targets:
                 raise ConfigError(f"{where}.targets: {self.targets}; use [{CLASSES_TARGET}] or "
                                   f"a list of {list(CONTINUOUS_TARGETS)}")
-        if self.test_split is not None and not self.test_dataset:
-            raise ConfigError(f"{where}.test_split: only for a cross-corpus test "
-                              "(test_dataset); in-domain test sets come from the protocol")
+        if self.test_split is not None and not self.test_split.strip():
+            raise ConfigError(f"{where}.test_split: a split name (e.g. test) or null")
         for name, options in self.input_options.items():
             options.validate(f"{where}.input_options.{name}")
         self.training.validate(f"{where}.training")
@@ -402,6 +405,10 @@ class ExperimentConfig:
         data["inputs"] = {**data.get("inputs", {}), **cell.inputs}
         resolved = from_dict(ExperimentConfig, data, f"{self.name}.cells[{cell.id}]")
         resolved.validate(f"{self.name}.cells[{cell.id}]")
+        if resolved.test_split is not None and not resolved.test_dataset:
+            raise ConfigError(f"{self.name}.cells[{cell.id}].test_split: only for a "
+                              "cross-corpus test (test_dataset); in-domain test sets come "
+                              "from the protocol")
         # stand-ins replace the corpora a cell names (its own or the experiment's)
         resolved.dataset = resolved.stand_ins.get(resolved.dataset, resolved.dataset)
         if resolved.test_dataset:

@@ -14,6 +14,7 @@ schedule. Any mistake is a ``ConfigError`` naming the key, raised before a store
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import fnmatch
 from pathlib import Path
@@ -74,6 +75,15 @@ def experiment_from_dict(data: dict, where: str = "config") -> ExperimentConfig:
     exp = from_dict(ExperimentConfig, data, where)
     exp.validate(where)
     resolve(exp)
+    if exp.stand_ins:
+        named = {exp.dataset, exp.test_dataset}
+        for cell in exp.cells:
+            over = cell.overrides
+            named |= {over.get("dataset"), over.get("test_dataset")}
+        unknown = sorted(set(exp.stand_ins) - named)
+        if unknown:
+            raise ConfigError(f"{where}: stand_ins {unknown}: no cell names that corpus "
+                              f"(they name {', '.join(sorted(n for n in named if n))})")
     return exp
 
 
@@ -93,7 +103,9 @@ def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None,
                               f"pattern matching cell ids of {name_or_path} (e.g. "
                               f"'*-bert*:training.epochs=2')")
         for cell in matched:
-            cell["overrides"] = apply_overrides(dict(cell.get("overrides") or {}), [override])
+            # YAML anchors share one dict between cells: never edit it in place
+            cell["overrides"] = apply_overrides(copy.deepcopy(cell.get("overrides") or {}),
+                                                [override])
     return experiment_from_dict(data, str(path))
 
 

@@ -148,7 +148,8 @@ def test_strata_of_a_column_the_manifest_lacks_stop_clearly(root, tmp_path):
                                            strata=["split"], training={
                                                "epochs": 1, "batch_size": 16,
                                                "selection_metric": "uar"}))
-    with pytest.raises(ProtocolError, match="strata: iemocap's manifest has no 'split'"):
+    with pytest.raises(ProtocolError, match="strata: no test utterance of iemocap has a "
+                                            "value in the manifest column 'split'"):
         _run(exp, "mlp", tmp_path)
 
 
@@ -260,7 +261,7 @@ def test_late_fusion_names_its_selection_metric_as_a_trained_run_does(fusion):
 
 def test_late_fusion_seeds_must_name_sources(root):
     data_dir, _ = root
-    with pytest.raises(ConfigError, match=r"task_options.seeds: \{source cell: seed\}"):
+    with pytest.raises(ConfigError, match=r"task_options.seeds: \{source cell: seed or best\}"):
         _fusion_experiment(data_dir, seeds={"c": 0})
     with pytest.raises(ConfigError, match="task_options.seeds"):
         _fusion_experiment(data_dir, seeds={"a": "zero"})
@@ -377,9 +378,121 @@ def test_the_shipped_table2_merges_table1_and_its_templates():
     assert bert.training.loss.name == "mse" and bert.strata == ["scenario"]
     cross = exp.for_cell("iemocap-msp-cnn14-arousal")
     assert (cross.test_dataset, cross.test_split) == ("msp-podcast", "test")
+    assert cross.task == "evaluate"
+    assert cross.task_options == {"source": "iemocap-iemocap-cnn14-arousal"}
     lf = exp.for_cell("iemocap-iemocap-lf-arousal")
-    assert lf.task_options["seeds"] == {"iemocap-iemocap-bert-arousal": 0}
+    assert lf.task_options["seeds"] == {"iemocap-iemocap-bert-arousal": "best",
+                                        "iemocap-iemocap-cnn14-arousal": "best"}
+    assert lf.seeds == [0]
     demo = load_experiment("triantafyllopoulos2022/table2",
                            ["stand_ins.iemocap=demo", "stand_ins.msp-podcast=demo-msp"])
     moved = demo.for_cell("msp-iemocap-cnn14-arousal")
     assert (moved.dataset, moved.test_dataset) == ("demo-msp", "demo")
+
+
+# --- evaluate: a finished run's model tested on another corpus ---------------------------------
+
+def test_evaluate_tests_the_source_runs_model_on_the_other_corpus(root, tmp_path):
+    data_dir, _ = root
+    cells = [{"id": "in", "model": "mlp"},
+             {"id": "cross", "model": "mlp", "overrides": {
+                 "task": "evaluate", "task_options": {"source": "in"},
+                 "test_dataset": "demo", "test_split": "test"}}]
+    exp = experiment_from_dict(_experiment(data_dir, cells))
+    data = ExperimentData(exp)
+    from ser_keras.data import ProtocolError
+
+    with pytest.raises(ProtocolError, match="ser-train --experiment test/tri --cells in"):
+        _run(exp, "cross", tmp_path, data=data)        # the source is not finished yet
+    source = _run(exp, "in", tmp_path, data=data)
+    cross = _run(exp, "cross", tmp_path, data=data)
+    in_dir = tmp_path / "test/tri/iemocap/in/fold00-seed0"
+    cross_dir = tmp_path / "test/tri/iemocap-to-demo/cross/fold00-seed0"
+    # no training: no weights of its own, the source's selection, the source's validation
+    assert not (cross_dir / "best.weights.h5").exists()
+    assert cross["selection"]["epoch"] == source["selection"]["epoch"]
+    assert cross["selection"]["source"] == str(in_dir)
+    assert ((cross_dir / "validation_predictions.csv").read_text()
+            == (in_dir / "validation_predictions.csv").read_text())
+    assert all(u.startswith("d-") for u in
+               json.loads((cross_dir / "folds.json").read_text())["test"])
+    # the same model: testing the source's weights by hand gives the same probabilities
+    from ser_keras.data import input as data_input
+
+    plan = data.plans["cross"]
+    feeds = data.feeds(plan, "demo")
+    ids, _, probs = read_predictions(cross_dir / "predictions.csv", CROSS4)
+    from ser_keras import models
+
+    spec = data_input.input_spec(feeds, 4)
+    model = models.build_model("mlp", spec, plan.model_config)
+    model.load_weights(in_dir / "best.weights.h5")
+    ds, order = data_input.make_dataset(feeds, {u: 0 for u in ids}, batch_size=16)
+    again = np.concatenate([np.asarray(model(x, training=False)) for x, _ in ds])
+    by_id = dict(zip(order, again))
+    np.testing.assert_allclose(np.stack([by_id[u] for u in ids]), probs, atol=1e-5)
+
+
+def test_evaluate_checks_its_source(root):
+    data_dir, _ = root
+    base = {"id": "in", "model": "mlp"}
+    bad = [({"task_options": {"source": "nope"}, "test_dataset": "demo"}, "not another cell"),
+           ({"task_options": {"source": "in"}}, "set test_dataset"),
+           ({"task_options": {"source": "in"}, "test_dataset": "demo", "protocol": "loso-session"},
+            "protocol differs")]
+    for overrides, message in bad:
+        cells = [base, {"id": "cross", "model": "mlp",
+                        "overrides": {"task": "evaluate", **overrides}}]
+        with pytest.raises(ConfigError, match=message):
+            experiment_from_dict(_experiment(data_dir, cells))
+
+
+# --- late fusion of the best seeds --------------------------------------------------------------
+
+def test_late_fusion_of_the_best_seeds_reads_the_seed_best_on_validation(root, tmp_path):
+    data_dir, _ = root
+    cells = [{"id": "a", "model": "mlp", "overrides": {"seeds": [0, 1]}},
+             {"id": "b", "model": "mlp", "overrides": {"seeds": [0, 1]}},
+             {"id": "lf", "overrides": {"task": "late-fusion", "seeds": [0], "task_options": {
+                 "sources": ["a", "b"], "seeds": {"a": "best", "b": "best"}}}}]
+    exp = experiment_from_dict(_experiment(data_dir, cells, protocol="loso-session"))
+    data = ExperimentData(exp)
+    folds = data.fold_count(exp.for_cell("a"))
+    for cell in ("a", "b"):
+        for fold in range(folds):
+            for seed in (0, 1):
+                _run(exp, cell, tmp_path, fold=fold, seed=seed, data=data)
+    lf = _run(exp, "lf", tmp_path, data=data)
+
+    def best(cell):
+        values = {seed: np.mean([json.loads((tmp_path / f"test/tri/iemocap/{cell}/fold{f:02d}-"
+                                             f"seed{seed}/best.json").read_text())["value"]
+                                 for f in range(folds)]) for seed in (0, 1)}
+        return max(values, key=values.get)
+
+    assert lf["selection"]["seeds"] == {"a": best("a"), "b": best("b")}
+
+
+# --- command-line overrides -------------------------------------------------------------------
+
+def test_cell_set_changes_only_the_matching_cells_even_through_a_shared_anchor():
+    exp = load_experiment("triantafyllopoulos2022/table1", [], ["msp-msp-bert:training.epochs=2"])
+    assert exp.for_cell("msp-msp-bert").training.epochs == 2
+    assert exp.for_cell("iemocap-iemocap-bert").training.epochs == 4   # shares the anchor
+    with pytest.raises(ConfigError, match="--cell-set"):
+        load_experiment("triantafyllopoulos2022/table1", [], ["nothing-*:training.epochs=2"])
+
+
+def test_a_dotted_name_override_replaces_the_named_component():
+    exp = load_experiment("triantafyllopoulos2022/table1", ["training.optimizer.name=adam",
+                                                            "training.loss.name=cross_entropy"])
+    assert exp.training.optimizer.name == "adam" and exp.training.optimizer.options == {}
+    # the same name keeps the component's options
+    same = load_experiment("triantafyllopoulos2022/table1", ["training.optimizer.name=sgd"])
+    assert same.training.optimizer.options == {"momentum": 0.9, "nesterov": True}
+    assert same.training.loss.class_weights == "inverse_frequency"
+
+
+def test_a_stand_in_for_a_corpus_no_cell_names_is_refused():
+    with pytest.raises(ConfigError, match="stand_ins \\['msp_podcast'\\]"):
+        load_experiment("triantafyllopoulos2022/table1", ["stand_ins.msp_podcast=demo-msp"])

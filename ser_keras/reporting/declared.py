@@ -122,6 +122,9 @@ class TableDecl:
     literature: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # axis -> refs
     annotations: list[str] = dataclasses.field(default_factory=list)  # axes read from files
     figure_baseline: dict[str, str] = dataclasses.field(default_factory=dict)  # {model: cnn14}
+    note_mark: str = ""        # marks a published cell with a note; default † (‡ with marks)
+    figure_where: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # which cells
+    figure_select: str = "all"  # all | best: the figures of the seed best on validation
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -137,8 +140,10 @@ class TableDecl:
         if self.aggregate not in AGGREGATES:
             raise ConfigError(f"{where}.aggregate: {self.aggregate!r}; known: "
                               f"{', '.join(AGGREGATES)}")
-        if self.select not in SELECTS:
-            raise ConfigError(f"{where}.select: {self.select!r}; known: {', '.join(SELECTS)}")
+        for key in ("select", "figure_select"):
+            if getattr(self, key) not in SELECTS:
+                raise ConfigError(f"{where}.{key}: {getattr(self, key)!r}; known: "
+                                  f"{', '.join(SELECTS)}")
         for name in self.annotations:
             if name not in used:
                 raise ConfigError(f"{where}.annotations: {name!r} is no axis of the table")
@@ -268,7 +273,7 @@ class TableDecl:
             cell = cell_of(labels)
             return "-".join(labels.values()) if cell is None else cell
 
-        rows, baselines = [], {}
+        rows, baselines, figure_cells = [], {}, []
         for position in self.positions():
             labels = tuple(self.shown(position[a]) for a in self.rows)
             entries = []
@@ -297,6 +302,8 @@ class TableDecl:
                         if base_labels != cell_labels and cell_of(base_labels) is not None:
                             compare.append((sig.mark, cell_of(base_labels), sig.alpha))
                     annotation = next(((a, where[a]) for a in self.annotations), None)
+                    if all(cell_labels.get(k) in v for k, v in self.figure_where.items()):
+                        figure_cells.append(cell)
                     if self.figure_baseline:
                         base = cell_of({**cell_labels, **self.figure_baseline})
                         if base is not None and base != cell:
@@ -318,8 +325,10 @@ class TableDecl:
             cell_experiments=tuple(sorted((cell_experiments or {}).items())),
             aggregate=self.aggregate, select=self.select,
             annotations=tuple(self.annotations),
-            note_mark="‡" if self.significance else "†",
-            figure_baselines=tuple(sorted(baselines.items())))
+            note_mark=self.note_mark or ("‡" if self.significance else "†"),
+            figure_baselines=tuple(sorted(baselines.items())),
+            figure_cells=tuple(dict.fromkeys(figure_cells)) if self.figure_where else (),
+            figure_select=self.figure_select)
 
     def _published_key(self, where: Mapping[str, str], column: ColumnDecl, metric: str
                        ) -> tuple[tuple[str, str], ...] | None:
@@ -373,7 +382,11 @@ def load_tables(path: str | Path) -> list[TableDecl]:
             raise ConfigError(f"{at}: expected a mapping, got {table!r}")
         if "paper" in table:
             raise ConfigError(f"{at}.paper: set once, at the top of the file")
-        decl = from_dict(TableDecl, {**head.defaults, **table, "paper": head.paper}, at)
+        merged = {**head.defaults, **table, "paper": head.paper}
+        for key in ("display", "headers"):  # a table's own names add to the defaults'
+            if isinstance(head.defaults.get(key), Mapping) and isinstance(table.get(key), Mapping):
+                merged[key] = {**head.defaults[key], **table[key]}
+        decl = from_dict(TableDecl, merged, at)
         at = f"{path}: tables[{i}] ({decl.name})"
         if decl.name in names:
             raise ConfigError(f"{at}.name: {decl.name!r} is declared twice")

@@ -101,7 +101,8 @@ def confusion_figure(run_dirs: Sequence[str | Path], path: str | Path, title: st
     if baseline_dirs:
         base_classes, base_counts = summed_confusion(baseline_dirs)
         if list(base_classes) == list(classes):
-            change = count_change(counts, base_counts)
+            # per run, so cells with different numbers of finished runs compare fairly
+            change = count_change(counts / len(run_dirs), base_counts / len(baseline_dirs))
     rates = row_normalise(counts)
     k = len(classes)
     fig = _figure((1.2 + 0.8 * k, 1.0 + 0.75 * k))

@@ -26,7 +26,8 @@ from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
 from ser_keras.reporting.summary import write_summary
 from ser_keras.reporting.tables import (TableResult, TableSpec, build_table,
-                                        datasets_for, summary_line, table_runs, write_table)
+                                        _best_seeds, datasets_for, summary_line, table_runs,
+                                        write_table)
 
 
 @dataclasses.dataclass
@@ -62,9 +63,12 @@ def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir:
                  ) -> dict[str, dict[str, Path]]:
     """Confusion matrix and ROC PNGs of every cell of the table with runs on ``dataset``."""
     mine = table_runs(spec, runs, dataset)[0]
+    best = _best_seeds(mine, spec.cells) if spec.figure_select == "best" else {}
+    if best:
+        mine = mine[[best.get(c, (None,))[0] == s for c, s in zip(mine["cell"], mine["seed"])]]
     written: dict[str, dict[str, Path]] = {}
     baselines = dict(spec.figure_baselines)
-    for cell in spec.cells:
+    for cell in spec.figure_cells or spec.cells:
         run_dirs = sorted(mine.loc[mine["cell"] == cell, "run_dir"].unique())
         if not run_dirs or mine.loc[mine["cell"] == cell, "kind"].iloc[0] != "classification":
             continue

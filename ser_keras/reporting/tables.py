@@ -100,6 +100,8 @@ class TableSpec:
     # marks a published cell with a note; "‡" where the paper's own marks use "†"
     note_mark: str = "†"
     figure_baselines: tuple[tuple[str, str], ...] = ()  # (cell, baseline cell) of figures
+    figure_cells: tuple[str, ...] = ()  # the cells with figures (default: every cell)
+    figure_select: str = "all"          # "best": figures of the seed best on validation
 
     @property
     def experiment_names(self) -> tuple[str, ...]:
@@ -181,10 +183,12 @@ class TableResult:
                                   for part in note.split(NOTE_SEPARATOR) if part))
 
 
-ENTRY_COLUMNS = ("row", "col", "group", "column", "cell", "stratum", "class", "metric", "n",
-                 "n_folds", "ours_mean", "ours_std", "ours_marks", "p_values", "paper_mean",
-                 "paper_std", "paper_marks", "diff", "ours_text", "paper_text", "diff_text",
-                 "note")
+ENTRY_COLUMNS = ("row", "col", "group", "column", "cell", "class", "metric", "n", "n_folds",
+                 "ours_mean", "ours_std", "paper_mean", "paper_std", "diff",
+                 "ours_text", "paper_text", "diff_text", "note",
+                 # added with triantafyllopoulos2022 (after the older columns, which keep
+                 # their positions)
+                 "stratum", "ours_marks", "p_values", "paper_marks")
 AGGREGATES = ("runs", "seeds")
 SELECTS = ("all", "best")
 
@@ -198,6 +202,16 @@ def stand_in_of(stand_ins: str, corpus: str) -> str:
     return ""
 
 
+def stand_in_group(stand_ins: str, corpus: str) -> str:
+    """The table group of a run's stand-ins: "" for none (the paper's corpora), else the
+    stand-in of the table's corpus, or (when only another corpus is replaced) every stand-in
+    joined by "+": a run on any stand-in never counts as the real corpora."""
+    if not stand_ins:
+        return ""
+    return stand_in_of(stand_ins, corpus) or "+".join(
+        item.partition("=")[2] for item in stand_ins.split(","))
+
+
 def _runs_of(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["experiment"].isin(spec.experiment_names)]
 
@@ -209,10 +223,29 @@ def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
     iemocap=demo,...``)."""
     mine = _runs_of(spec, runs)
     if not spec.per_dataset:
-        groups = {stand_in_of(t, spec.dataset) for t in mine["stand_ins"].fillna("")}
+        groups = {stand_in_group(t, spec.dataset) for t in mine["stand_ins"].fillna("")}
         return sorted(g or ALL_DATASETS for g in groups) or [ALL_DATASETS]
     found = mine["dataset"].dropna().unique()
     return sorted(str(d) for d in found) or [spec.dataset]
+
+
+PER_CLASS_UNDEFINED = ("precision", "recall", "f1", "roc_auc")
+
+
+def _without_unsupported(mine: pd.DataFrame) -> pd.DataFrame:
+    """Per-class statistics of a run (or stratum of it) whose test part has no utterance of
+    the class are undefined, not 0 (sklearn's zero_division): left out of the means (a
+    speaker's scripted part without sad utterances must not count as sad F1 = 0)."""
+    support = mine[mine["metric"] == "support"]
+    if support.empty:
+        return mine
+    absent = support.loc[support["value"] == 0, ["run_dir", "stratum", "class"]]
+    if absent.empty:
+        return mine
+    keys = set(map(tuple, absent.to_numpy()))
+    drop = mine["metric"].isin(PER_CLASS_UNDEFINED) & [
+        (r, st, c) in keys for r, st, c in zip(mine["run_dir"], mine["stratum"], mine["class"])]
+    return mine[~drop]
 
 
 def table_runs(spec: TableSpec, runs: pd.DataFrame, dataset: str
@@ -223,10 +256,12 @@ def table_runs(spec: TableSpec, runs: pd.DataFrame, dataset: str
     mine = _runs_of(spec, runs)
     stand_ins = ""
     if not spec.per_dataset:
-        group = mine["stand_ins"].fillna("").map(lambda t: stand_in_of(t, spec.dataset))
+        group = mine["stand_ins"].fillna("").map(lambda t: stand_in_group(t, spec.dataset))
         mine = mine[group == ("" if dataset == ALL_DATASETS else dataset)]
         if dataset != ALL_DATASETS and not mine.empty:
-            stand_ins = str(mine["stand_ins"].iloc[0])
+            # several mappings in one group (one run iemocap=demo, another also msp-podcast=
+            # demo-msp): the fullest names the group and its commands
+            stand_ins = max(sorted(mine["stand_ins"].dropna().unique()), key=len)
     elif dataset != ALL_DATASETS:
         mine = mine[mine["dataset"] == dataset]
     class_set = spec.class_set_for(dataset)
@@ -256,7 +291,11 @@ def _best_seeds(mine: pd.DataFrame, cells) -> dict[str, tuple[int, str]]:
         mine_cell = runs[runs["cell"] == cell]
         if mine_cell.empty:
             continue
-        by_seed = mine_cell.groupby("seed")["selection_value"].mean()
+        # only seeds with every fold the cell has run compete (a 1-fold seed never wins)
+        folds = mine_cell.groupby("seed")["fold"].nunique()
+        complete = folds[folds == folds.max()].index
+        by_seed = mine_cell[mine_cell["seed"].isin(complete)].groupby("seed")[
+            "selection_value"].mean()
         metric = str(mine_cell["selection_metric"].dropna().iloc[0]) if mine_cell[
             "selection_metric"].notna().any() else ""
         defined = by_seed.dropna()
@@ -290,6 +329,7 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     if best:
         mine = mine[[best.get(c, (None,))[0] == s for c, s in zip(mine["cell"], mine["seed"])]]
         by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
+    mine = _without_unsupported(mine)
     frames = {key: g[["seed", "fold", "run_dir", "value"]].dropna(subset=["value"])
               for key, g in mine.groupby(["cell", "stratum", "class", "metric"], sort=False)}
     empty = pd.DataFrame(columns=["seed", "fold", "run_dir", "value"])
@@ -460,8 +500,9 @@ def caption(result: TableResult) -> list[str]:
         + (f"Marks ({' '.join(marks)}) are computed: two-sided independent t-tests over the "
            "seeds against the baseline the paper names (the CSV's p_values column). "
            if marks or result.entries["p_values"].astype(bool).any() else "")
-        + f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset}), with its marks. "
-        f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
+        + f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset})"
+        + (", with its marks. " if result.entries["paper_marks"].astype(bool).any() else ". ")
+        + f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
         "(see the notes).")
     if result.transcripts:
         lines.append("Transcripts: " + "; ".join(result.transcripts).replace("=", ": ") + ".")

@@ -14,6 +14,8 @@ it with the metric registry and writes metrics.json, so no task repeats that. Re
   stopping -> predict the test fold with the selected epoch. Its steps are methods
   (``build_inputs``, ``build_model``, ``compile``, ``fit_select_predict``) that a multi-stage
   task (several models trained on different subsets, combined at test) calls per stage.
+- ``evaluate``: no training; the selected model of another cell's finished run (same fold and
+  seed) tested on this cell's ``test_dataset`` (``task_options: {source: <cell id>}``).
 - ``late-fusion``: no training; averages the test probabilities (or, for continuous targets,
   the predicted values) of finished runs of other cells of the same experiment, fold and
   seed (``task_options: {sources: [cell ids], weights: [w, ...], seeds: {cell: seed}}``;
@@ -47,6 +49,8 @@ class Task:
 
     name: ClassVar[str] = ""
     builds_model: ClassVar[bool] = True
+    # jobs of a later stage read the finished runs of earlier ones: ser-train runs them after
+    stage: ClassVar[int] = 0
 
     @classmethod
     def check(cls, exp: ExperimentConfig, config: ExperimentConfig, cell: Cell,
@@ -128,10 +132,12 @@ class SupervisedTask(Task):
             rows = rows + test_rows
             wanted["test"] = [r["utt_id"] for r in test_rows]
         class_set = get_class_set(config.class_set)
+        by_id = {r["utt_id"]: r for r in rows}
         for column in config.strata:  # before training: a typo must not cost a whole job
-            if not any(column in r for r in rows):
-                raise ProtocolError(f"strata: the manifest of {config.test_dataset or config.dataset} "
-                                    f"has no column {column!r}")
+            if not any(by_id.get(u, {}).get(column) for u in wanted["test"]):
+                raise ProtocolError(f"strata: no test utterance of "
+                                    f"{config.test_dataset or config.dataset} has a value in "
+                                    f"the manifest column {column!r}")
         if config.regression:
             targets, lacking = data_input.continuous_targets(rows, config.targets)
         else:
@@ -298,11 +304,85 @@ def make_predict(model):
 
 
 # --------------------------------------------------------------------------------------------
+# Evaluate: a finished run's model tested on another corpus
+# --------------------------------------------------------------------------------------------
+class EvaluateTask(SupervisedTask):
+    """The selected model of another cell's finished run (same fold and seed) tested on this
+    cell's ``test_dataset``, without training: the cross-corpus results of triantafyllopoulos2022
+    Sec. 4.2 ("evaluating models trained with one dataset on the other") come from the very
+    models of the in-domain cells (``task_options: {source: <cell id>}``)."""
+
+    name = "evaluate"
+    stage = 1
+
+    @classmethod
+    def check(cls, exp, config, cell, where):
+        options = dict(config.task_options)
+        source = options.pop("source", None)
+        if options:
+            raise ConfigError(f"{where}.task_options: unknown key(s) {sorted(options)}; known: "
+                              "source")
+        ids = [c.id for c in exp.cells]
+        if source not in ids or source == cell.id:
+            raise ConfigError(f"{where}.task_options.source: {source!r} is not another cell "
+                              f"of {exp.name}")
+        other = exp.for_cell(source)
+        if other.task != "supervised":
+            raise ConfigError(f"{where}.task_options.source: {source} is a {other.task} cell; "
+                              "evaluate reads a trained model")
+        if not config.test_dataset:
+            raise ConfigError(f"{where}: task evaluate tests on another corpus: set "
+                              "test_dataset")
+        for key in ("dataset", "class_set", "scenario", "protocol", "targets", "inputs",
+                    "input_options", "models", "augmentation"):
+            if getattr(other, key) != getattr(config, key):
+                raise ConfigError(f"{where}: {key} differs from its source {source}'s "
+                                  f"({getattr(config, key)!r} vs {getattr(other, key)!r})")
+        if exp.cell(source).model != cell.model:
+            raise ConfigError(f"{where}: model {cell.model} differs from its source {source}'s "
+                              f"({exp.cell(source).model})")
+
+    def run(self, ctx: JobContext) -> Outcome:
+        import keras
+
+        source = ctx.config.task_options["source"]
+        source_config = ctx.data.plans[source].config
+        directory = run_dir(ctx.runs_root, source_config, source, ctx.fold_index, ctx.seed)
+        if not (directory / "metrics.json").is_file():
+            raise ProtocolError(
+                f"{ctx.cell.id} tests the model of {source} (fold {ctx.fold_index}, seed "
+                f"{ctx.seed}), not finished in {directory}: ser-train --experiment "
+                f"{ctx.exp.name} --cells {source} --folds {ctx.fold_index} --seeds {ctx.seed}")
+        keras.utils.set_random_seed(ctx.seed)
+        inputs = self.build_inputs(ctx)
+        config = ctx.config
+        test_ds, test_ids = data_input.make_dataset(
+            inputs.feeds["test"], {u: inputs.targets[u] for u in inputs.ids["test"]},
+            batch_size=config.training.batch_size)
+        model = self.build_model(ctx, inputs.feeds["train"])
+        model.load_weights(directory / "best.weights.h5")
+        scores = make_predict(model)(test_ds)
+        params = int(model.count_params())
+        keras.backend.clear_session()
+        best = json.loads((directory / "best.json").read_text())
+        validation = None
+        columns = (list(config.targets) if config.regression
+                   else get_class_set(config.class_set).classes)
+        if (directory / VALIDATION_PREDICTIONS).is_file():
+            validation = read_predictions(directory / VALIDATION_PREDICTIONS, columns,
+                                          config.regression)
+        return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
+                       {**best, "source": str(directory)}, params, inputs.fold_record,
+                       validation)
+
+
+# --------------------------------------------------------------------------------------------
 # Late fusion: the average of finished runs' predictions
 # --------------------------------------------------------------------------------------------
 class LateFusionTask(Task):
     name = "late-fusion"
     builds_model = False
+    stage = 2
 
     @classmethod
     def check(cls, exp, config, cell, where):
@@ -314,9 +394,11 @@ class LateFusionTask(Task):
             raise ConfigError(f"{where}.task_options: unknown key(s) {sorted(options)}; known: "
                               "sources, weights, seeds")
         if not isinstance(seeds, dict) or any(
-                s not in (sources or []) or not isinstance(v, int) for s, v in seeds.items()):
-            raise ConfigError(f"{where}.task_options.seeds: {{source cell: seed}} for sources "
-                              "run with one seed only (e.g. a single fine-tuned BERT run)")
+                s not in (sources or []) or isinstance(v, bool)
+                or not (isinstance(v, int) or v == "best") for s, v in seeds.items()):
+            raise ConfigError(f"{where}.task_options.seeds: {{source cell: seed or best}}: a "
+                              "source run with one seed only (a single fine-tuned BERT run), "
+                              "or 'best': the source's seed best on validation over its folds")
         if not isinstance(sources, list) or len(sources) < 2:
             raise ConfigError(f"{where}.task_options.sources: a list of at least two cell ids")
         ids = [c.id for c in exp.cells]
@@ -341,11 +423,40 @@ class LateFusionTask(Task):
                 raise ConfigError(f"{where}.task_options.sources: {source} predicts "
                                   f"{other.targets}, this cell {config.targets}")
 
+    @staticmethod
+    def best_seed(ctx: JobContext, source: str) -> int:
+        """The seed of ``source`` whose mean validation selection value over all its folds is
+        the best (every fold of every seed must be finished): the model a "best run" table
+        shows, so the fusion averages the runs shown beside it (Tables 3, 6)."""
+        config = ctx.data.plans[source].config
+        folds = range(ctx.data.fold_count(config))
+        values, metric = {}, "loss"
+        for seed in config.seeds:
+            per_fold = []
+            for fold in folds:
+                path = run_dir(ctx.runs_root, config, source, fold, seed) / "best.json"
+                if not path.is_file() or not (path.parent / "metrics.json").is_file():
+                    raise ProtocolError(
+                        f"late fusion {ctx.cell.id} fuses the best seed of {source}: its run "
+                        f"fold {fold} seed {seed} is not finished: ser-train --experiment "
+                        f"{ctx.exp.name} --cells {source}")
+                best = json.loads(path.read_text())
+                metric = best.get("metric", metric)
+                per_fold.append(best.get("value", math.nan))
+            values[seed] = float(np.nanmean(per_fold)) if per_fold else math.nan
+        defined = {k: v for k, v in values.items() if v == v}
+        if not defined:
+            return min(values)
+        name = metric[len("val_"):] if metric.startswith("val_") else metric
+        lower = name == "loss" or not greater_is_better(name)
+        return (min if lower else max)(defined, key=defined.get)
+
     def run(self, ctx: JobContext) -> Outcome:
         options = ctx.config.task_options
         sources = options["sources"]
         weights = np.asarray(options.get("weights") or [1.0] * len(sources), dtype=np.float64)
-        seeds = {s: options.get("seeds", {}).get(s, ctx.seed) for s in sources}
+        seeds = {s: (options.get("seeds") or {}).get(s, ctx.seed) for s in sources}
+        seeds = {s: self.best_seed(ctx, s) if v == "best" else v for s, v in seeds.items()}
         config = ctx.config
         columns = (list(config.targets) if config.regression
                    else get_class_set(config.class_set).classes)
@@ -365,6 +476,13 @@ class LateFusionTask(Task):
             path = directory / VALIDATION_PREDICTIONS
             validations.append(read_predictions(path, columns, config.regression)
                                if path.is_file() else None)
+        for source, v in zip(sources, validations):
+            if v is None:
+                ctx.log(f"late fusion {ctx.cell.id}: {source} wrote no validation predictions; "
+                        "the fusion has no selection value")
+            elif v[0] != validations[0][0] if validations[0] is not None else False:
+                ctx.log(f"late fusion {ctx.cell.id}: {source} validated on other utterances "
+                        f"than {sources[0]}; the fusion has no selection value")
         ids, y_true = runs[0][1], runs[0][2]
         for directory, other_ids, other_true, _ in runs[1:]:
             if other_ids != ids or not np.allclose(other_true, y_true):
@@ -400,6 +518,7 @@ class LateFusionTask(Task):
 
 TASKS: Registry[type[Task]] = Registry("task")
 TASKS.add("supervised", SupervisedTask)
+TASKS.add("evaluate", EvaluateTask)
 TASKS.add("late-fusion", LateFusionTask)
 
-__all__ = ["JobInputs", "LateFusionTask", "SupervisedTask", "TASKS", "Task", "make_predict"]
+__all__ = ["EvaluateTask", "JobInputs", "LateFusionTask", "SupervisedTask", "TASKS", "Task", "make_predict"]
