@@ -425,25 +425,29 @@ class LateFusionTask(Task):
 
     @staticmethod
     def best_seed(ctx: JobContext, source: str) -> int:
-        """The seed of ``source`` whose mean validation selection value over all its folds is
-        the best (every fold of every seed must be finished): the model a "best run" table
-        shows, so the fusion averages the runs shown beside it (Tables 3, 6)."""
+        """The seed of ``source`` whose mean validation selection value over its finished
+        folds is the best, among the seeds with the most finished folds (as ``ser-report``'s
+        ``select: best`` chooses): the model a "best run" table shows, so the fusion averages
+        the runs shown beside it (Tables 3, 6). Every seed must have finished this fold."""
         config = ctx.data.plans[source].config
-        folds = range(ctx.data.fold_count(config))
-        values, metric = {}, "loss"
+        runs, metric = {}, "loss"
         for seed in config.seeds:
-            per_fold = []
-            for fold in folds:
+            runs[seed] = []
+            for fold in range(ctx.data.fold_count(config)):
                 path = run_dir(ctx.runs_root, config, source, fold, seed) / "best.json"
-                if not path.is_file() or not (path.parent / "metrics.json").is_file():
-                    raise ProtocolError(
-                        f"late fusion {ctx.cell.id} fuses the best seed of {source}: its run "
-                        f"fold {fold} seed {seed} is not finished: ser-train --experiment "
-                        f"{ctx.exp.name} --cells {source}")
-                best = json.loads(path.read_text())
-                metric = best.get("metric", metric)
-                per_fold.append(best.get("value", math.nan))
-            values[seed] = float(np.nanmean(per_fold)) if per_fold else math.nan
+                if path.is_file() and (path.parent / "metrics.json").is_file():
+                    best = json.loads(path.read_text())
+                    metric = best.get("metric", metric)
+                    runs[seed].append((fold, best.get("value", math.nan)))
+            if ctx.fold_index not in {f for f, _ in runs[seed]}:
+                raise ProtocolError(
+                    f"late fusion {ctx.cell.id} fuses the best seed of {source}: its run fold "
+                    f"{ctx.fold_index} seed {seed} is not finished: ser-train --experiment "
+                    f"{ctx.exp.name} --cells {source} --folds {ctx.fold_index} --seeds {seed}")
+        most = max(len(v) for v in runs.values())
+        values = {seed: float(np.nanmean([v for _, v in per_fold]))
+                  if not all(math.isnan(v) for _, v in per_fold) else math.nan
+                  for seed, per_fold in runs.items() if len(per_fold) == most}
         defined = {k: v for k, v in values.items() if v == v}
         if not defined:
             return min(values)
