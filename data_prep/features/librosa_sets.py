@@ -11,7 +11,7 @@ Papers (``/work/shared/PAPERS.md``):
   handcrafted speech features used in [15] (Sahu 2019, arXiv:1904.06022), including Pitch,
   Harmonics, Speech Energy, Pause and Central resulting eight speech feature vector per
   utterance ... Librosa" -> ``prosody8``.
-* triantafyllopoulos2022 (Sec. 3.1): "log-Mel spectrograms computed with 64 Mel bins, a window
+* triantafyllopoulos2022 (Sec. 3): "log-Mel spectrograms computed with 64 Mel bins, a window
   size of 32 ms, and a hop size of 10 ms, similar to the original authors [PANNs]. Our sampling
   rate for all experiments is 16 kHz" -> ``logmel64``.
 
@@ -164,7 +164,7 @@ class Mfcc39Mean(_UtteranceMean, Mfcc39):
 class LogMel64(_LibrosaMixin, AudioFeature):
     """``logmel64``: CNN14 input, log-Mel spectrogram float32 ``(frames, 64)``.
 
-    triantafyllopoulos2022 Sec. 3.1: 64 Mel bins, 32 ms window, 10 ms hop, 16 kHz, "similar to
+    triantafyllopoulos2022 Sec. 3: 64 Mel bins, 32 ms window, 10 ms hop, 16 kHz, "similar to
     the original authors" (PANNs, Kong et al. 2020). The rest follows the PANNs 16 kHz setup
     (its ``Spectrogram``/``LogmelFilterBank``): Hann window, centred frames with reflect padding,
     power spectrogram, librosa Slaney Mel filters 50-8000 Hz, ``10*log10(max(S, 1e-10))``
