@@ -33,6 +33,17 @@ VOCABULARY_SIZE = 16  # token ids of generated tokens inputs are in [1, VOCABULA
 ATOL = 1e-5
 
 
+def numpy_of(x) -> np.ndarray:
+    return keras.ops.convert_to_numpy(x)
+
+
+def param_counts(model) -> tuple[int, int, int]:
+    """(total, trainable, non-trainable) parameter counts of a built model."""
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    return model.count_params(), trainable, non_trainable
+
+
 def _padded(spec, name) -> bool:
     return spec.rank(name) in ("sequence", "tokens")
 

@@ -4,13 +4,14 @@
 """
 from __future__ import annotations
 
-import math
 
 import keras
 import numpy as np
 import pytest
 
 from model_checks import make_samples, pad_batch, run_model_checks
+from model_checks import numpy_of as _np
+from model_checks import param_counts as _counts
 from ser_keras import models
 from ser_keras.cli import models as cli
 from ser_keras.config import ConfigError, TrainingConfig
@@ -24,16 +25,6 @@ CLASSES_SPEC = {"inputs": {"audio": {"rank": "sequence", "dim": 16},
 VALUES_SPEC = {"inputs": {"audio": {"rank": "sequence", "dim": 16},
                           "text": {"rank": "vector", "dim": 6}},
                "num_outputs": 3, "output": "values"}
-
-
-def _np(x):
-    return keras.ops.convert_to_numpy(x)
-
-
-def _counts(model) -> tuple[int, int, int]:
-    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
-    return model.count_params(), trainable, non_trainable
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 from pathlib import Path
 
 import keras
@@ -14,6 +13,8 @@ import numpy as np
 import pytest
 
 from model_checks import make_samples, pad_batch, run_model_checks
+from model_checks import numpy_of as _np
+from model_checks import param_counts as _counts
 from ser_keras import models
 from ser_keras.cli import models as cli
 from ser_keras.config import ConfigError
@@ -61,16 +62,6 @@ TINY = {
                           "lstm_units": 3},
 }
 SEARCH = Path(__file__).resolve().parent.parent / "benchmarks" / "kakuba_param_search.py"
-
-
-def _np(x):
-    return keras.ops.convert_to_numpy(x)
-
-
-def _counts(model) -> tuple[int, int, int]:
-    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
-    return model.count_params(), trainable, non_trainable
 
 
 # --------------------------------------------------------------------------------------------
