@@ -243,8 +243,9 @@ def _without_unsupported(mine: pd.DataFrame) -> pd.DataFrame:
     if absent.empty:
         return mine
     keys = set(map(tuple, absent.to_numpy()))
-    drop = mine["metric"].isin(PER_CLASS_UNDEFINED) & [
-        (r, st, c) in keys for r, st, c in zip(mine["run_dir"], mine["stratum"], mine["class"])]
+    drop = mine["metric"].isin(PER_CLASS_UNDEFINED).to_numpy() & np.array(
+        [(r, st, c) in keys for r, st, c in zip(mine["run_dir"], mine["stratum"], mine["class"])],
+        dtype=bool)
     return mine[~drop]
 
 

@@ -229,6 +229,8 @@ class SupervisedTask(Task):
         steps = (len(train_ids) // (training.batch_size) if replicas > 1
                  else math.ceil(len(train_ids) / training.batch_size))
         model = self.build_model(ctx, inputs.feeds["train"])
+        if config.regression:
+            start_at_the_mean(model, [inputs.targets[u] for u in train_ids])
         loss_fn = self.compile(ctx, model, max(steps, 1))
         predict = make_predict(model)
         selector = EpochSelector(
@@ -242,6 +244,11 @@ class SupervisedTask(Task):
 
         model.load_weights(directory / "best.weights.h5")
         scores = predict(test_ds)
+        if not np.all(np.isfinite(scores)):
+            raise ConfigError(f"{ctx.cell.id} fold {ctx.fold_index} seed {seed}: training "
+                              "diverged (non-finite predictions from the first epoch on); "
+                              "lower training.learning_rate or clip gradients "
+                              "(training.optimizer.options.clipnorm)")
         validation = (val_ids, np.array([inputs.targets[u] for u in val_ids]), predict(val_ds))
         if training.save_model:
             model.save(directory / "model.keras")
@@ -252,6 +259,18 @@ class SupervisedTask(Task):
         keras.backend.clear_session()
         return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
                        best, params, inputs.fold_record, validation)
+
+
+def start_at_the_mean(model, targets) -> None:
+    """Start a regression head at the training fold's mean target (its bias; the papers give
+    no initialisation): a zero-mean head facing ratings of 1-7 makes the first MSE steps huge,
+    and with SGD + Nesterov momentum at lr 0.01 (triantafyllopoulos2022) they diverge to NaN."""
+    head = next((layer for layer in model.layers if layer.name == "predictions"), None)
+    if head is None or getattr(head, "bias", None) is None:
+        return
+    mean = np.asarray(targets, dtype=np.float32).mean(axis=0)
+    if tuple(head.bias.shape) == mean.shape:
+        head.bias.assign(mean)
 
 
 def selection_name(name: str) -> str:
@@ -279,6 +298,8 @@ def validator(config: ExperimentConfig, y_true: np.ndarray, loss_fn):
         names.append(selection_name(config.training.selection_metric))
 
     def validate(scores: np.ndarray) -> dict[str, float]:
+        if not np.all(np.isfinite(scores)):  # a diverged epoch is never the best one
+            return {f"val_{n}": math.nan for n in ("loss", *dict.fromkeys(names))}
         logs = {"val_loss": float(np.mean(np.asarray(loss_fn(y_true, scores))))}
         for name in dict.fromkeys(names):
             value = compute(name, y_true, scores)
