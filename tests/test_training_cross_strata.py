@@ -496,3 +496,26 @@ def test_a_dotted_name_override_replaces_the_named_component():
 def test_a_stand_in_for_a_corpus_no_cell_names_is_refused():
     with pytest.raises(ConfigError, match="stand_ins \\['msp_podcast'\\]"):
         load_experiment("triantafyllopoulos2022/table1", ["stand_ins.msp_podcast=demo-msp"])
+
+
+# --- regression heads and diverged epochs -------------------------------------------------------
+
+def test_a_regression_head_starts_at_the_training_mean_and_nan_epochs_are_never_best():
+    from ser_keras import models
+    from ser_keras.config import from_dict, ExperimentConfig
+    from ser_keras.training.tasks import start_at_the_mean, validator
+
+    spec = {"inputs": {"audio": {"rank": "vector", "dim": 4}}, "num_outputs": 2,
+            "output": "values"}
+    model = models.build_model("mlp", spec, {"hidden_units": [3], "dropout": 0.0})
+    targets = [[1.0, 5.0], [3.0, 7.0]]
+    start_at_the_mean(model, targets)
+    head = next(layer for layer in model.layers if layer.name == "predictions")
+    np.testing.assert_allclose(np.asarray(head.bias), [2.0, 6.0])
+    config = from_dict(ExperimentConfig, {"name": "x", "class_set": "cross-dims", "cells": [
+        {"id": "a", "model": "mlp"}], "targets": ["arousal", "valence"],
+        "training": {"loss": "mse", "selection_metric": "ccc"}})
+    validate = validator(config, np.array(targets), lambda y, p: np.mean((y - p) ** 2, axis=1))
+    logs = validate(np.array([[np.nan, 1.0], [2.0, 3.0]]))
+    assert all(np.isnan(v) for v in logs.values()) and "val_ccc" in logs
+    assert np.isfinite(validate(np.array([[1.0, 5.0], [2.0, 8.0]]))["val_ccc"])
