@@ -370,7 +370,9 @@ def test_the_shipped_table2_merges_table1_and_its_templates():
     exp = load_experiment("triantafyllopoulos2022/table2")
     assert exp.training.loss.name == "mse" and exp.training.loss.class_weights is None
     assert exp.training.optimizer.name == "sgd"
-    assert exp.training.optimizer.options == {"momentum": 0.9, "nesterov": True}
+    # the regressions clip gradients (table2.yaml), on top of table1's SGD
+    assert exp.training.optimizer.options == {"momentum": 0.9, "nesterov": True,
+                                              "clipnorm": 1.0}
     bert = exp.for_cell("iemocap-iemocap-bert-arousal")
     assert bert.training.optimizer.name == "ser_keras>AdamNoBiasCorrection"
     assert "momentum" not in bert.training.optimizer.options
