@@ -80,10 +80,15 @@ def experiment_from_dict(data: dict, where: str = "config") -> ExperimentConfig:
         for cell in exp.cells:
             over = cell.overrides
             named |= {over.get("dataset"), over.get("test_dataset")}
-        unknown = sorted(set(exp.stand_ins) - named)
+        from ser_keras.data import CLASS_SETS
+
+        # a corpus no cell names is fine when it is a corpus at all (one --stand-in for all of
+        # a paper's experiments); a name no class set reads is a typo
+        known = {c for class_set in CLASS_SETS.values() for c in class_set.corpora}
+        unknown = sorted(set(exp.stand_ins) - named - known)
         if unknown:
-            raise ConfigError(f"{where}: stand_ins {unknown}: no cell names that corpus "
-                              f"(they name {', '.join(sorted(n for n in named if n))})")
+            raise ConfigError(f"{where}: stand_ins {unknown}: no such corpus (the cells name "
+                              f"{', '.join(sorted(n for n in named if n))})")
     return exp
 
 

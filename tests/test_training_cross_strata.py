@@ -496,7 +496,7 @@ def test_a_dotted_name_override_replaces_the_named_component():
 
 
 def test_a_stand_in_for_a_corpus_no_cell_names_is_refused():
-    with pytest.raises(ConfigError, match="stand_ins \\['msp_podcast'\\]"):
+    with pytest.raises(ConfigError, match="stand_ins \\[.msp_podcast.\\]: no such corpus"):
         load_experiment("triantafyllopoulos2022/table1", ["stand_ins.msp_podcast=demo-msp"])
 
 
