@@ -506,7 +506,8 @@ def caption(result: TableResult) -> list[str]:
         + f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
         "(see the notes).")
     if result.transcripts:
-        lines.append("Transcripts: " + "; ".join(result.transcripts).replace("=", ": ") + ".")
+        parts = sorted({p for text in result.transcripts for p in text.split(",") if p})
+        lines.append("Transcripts: " + "; ".join(parts).replace("=", ": ") + ".")
     return lines
 
 
