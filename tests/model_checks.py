@@ -44,6 +44,18 @@ def param_counts(model) -> tuple[int, int, int]:
     return model.count_params(), trainable, non_trainable
 
 
+def check_padding_out_of_training_statistics(name, input_spec, config, extra=4,
+                                             atol=ATOL):
+    """Padding a batch further never changes a training-mode prediction (BatchNorm's batch
+    statistics and every masked reduction skip the padding); give a config with dropout off,
+    so training mode is deterministic."""
+    model = models.build_model(name, input_spec, config)
+    samples = make_samples(input_spec, models.get_entry(name).input_names)
+    tight = numpy_of(model(pad_batch(input_spec, samples), training=True))
+    loose = numpy_of(model(pad_batch(input_spec, samples, extra=extra), training=True))
+    np.testing.assert_allclose(loose, tight, atol=atol)
+
+
 def _padded(spec, name) -> bool:
     return spec.rank(name) in ("sequence", "tokens")
 
