@@ -357,6 +357,8 @@ class ExperimentConfig:
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
     folds: list[int] | None = None              # None: every fold of the protocol
+    # a hyperparameter search space for ``ser-tune`` (ser_keras.tuning); ser-train ignores it
+    tune: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self, where: str = "config") -> None:
         """Checks that need no registry (``ser_keras.experiment`` checks the rest)."""

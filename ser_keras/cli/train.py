@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         # Tasks that read finished runs (evaluate, late fusion) come after the cells they read.
         from ser_keras.training.tasks import TASKS
 
-        cells = sorted(cells, key=lambda c: TASKS.get(data.plans[c.id].config.task).stage)
+        cells = sorted(cells, key=lambda c: TASKS.get(data.plans[c.id].config.task).stage_of(
+            data.plans[c.id].config))
         on = (", ".join(f"{k} read from {v}" for k, v in exp.stand_ins.items())
               if exp.stand_ins else exp.dataset)
         print(f"{exp.name} on {on}: {len(cells)} cell(s), seeds {exp.seeds}, "

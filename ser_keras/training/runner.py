@@ -337,7 +337,7 @@ def _fmt(value) -> str:
 
 # Keys that may differ between runs of one job: where the store is, and which seeds and folds
 # the command asked for (the folder name says which job it is).
-_JOB_INDEPENDENT = ("data_dir", "seeds", "folds")
+_JOB_INDEPENDENT = ("data_dir", "seeds", "folds", "tune")  # tune: ser-tune's search space
 
 
 def _check_same_config(directory: Path, config: ExperimentConfig, model_config) -> None:

@@ -53,6 +53,11 @@ class Task:
     stage: ClassVar[int] = 0
 
     @classmethod
+    def stage_of(cls, config: ExperimentConfig) -> int:
+        """The stage of one cell's jobs (a task may read finished runs only for some cells)."""
+        return cls.stage
+
+    @classmethod
     def check(cls, exp: ExperimentConfig, config: ExperimentConfig, cell: Cell,
               where: str) -> None:
         """Validate the cell's ``task_options`` before any data is read."""
