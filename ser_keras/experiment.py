@@ -48,6 +48,9 @@ class CellPlan:
     entry: Any = None                            # models.ModelEntry (None: no model to build)
     model_config: Any = None                     # the entry's validated config dataclass
     inputs: tuple[InputPlan, ...] = ()
+    # a multi-stage task's models (stage name -> its own plan; e.g. the hierarchical task's
+    # three), whose inputs ``inputs`` holds together
+    stages: dict[str, "CellPlan"] = dataclasses.field(default_factory=dict)
 
     @property
     def feature_sets(self) -> tuple[str, ...]:
@@ -166,16 +169,18 @@ def resolve(exp: ExperimentConfig) -> dict[str, CellPlan]:
 
 def plan_cell(exp: ExperimentConfig, cell: cfg.Cell | str) -> CellPlan:
     from ser_keras import models
-    from ser_keras.data import CLASS_SETS, PROTOCOLS
+    from ser_keras.data import CLASS_SETS, PROTOCOLS, get_class_set
     from ser_keras.data.input import SCENARIOS
     from ser_keras.training.tasks import TASKS
 
     cell = exp.cell(cell) if isinstance(cell, str) else cell
     where = f"{exp.name}.cells[{cell.id}]"
     config = exp.for_cell(cell)
-    if config.class_set not in CLASS_SETS:
+    try:
+        get_class_set(config.class_set)  # a derived set (a hierarchy's level) registers here
+    except ValueError:
         raise ConfigError(f"{where}: class_set: unknown {config.class_set!r}; known: "
-                          f"{', '.join(sorted(CLASS_SETS))}")
+                          f"{', '.join(sorted(CLASS_SETS))}") from None
     if config.protocol not in PROTOCOLS:
         raise ConfigError(f"{where}: protocol: unknown {config.protocol!r}; known: "
                           f"{', '.join(sorted(PROTOCOLS))}")
@@ -184,7 +189,7 @@ def plan_cell(exp: ExperimentConfig, cell: cfg.Cell | str) -> CellPlan:
     task = TASKS.get(config.task)
     task.check(exp, config, cell, where)
     if not task.builds_model:
-        return CellPlan(cell, config)
+        return task.plan(exp, config, cell)
     if not cell.model:
         raise ConfigError(f"{where}: task {config.task} needs a model")
     entry = models.get_entry(cell.model)
@@ -218,12 +223,22 @@ def plan_cell(exp: ExperimentConfig, cell: cfg.Cell | str) -> CellPlan:
                               "or a local Hugging Face BERT directory)")
         inputs.append(InputPlan(decl.name, decl.rank, source, options))
     unused = sorted(set(config.input_options) - set(entry.input_names) - set(
-        n for c in exp.cells if c.model for n in _input_names(c.model)))
+        n for c in exp.cells for m in _models_of(exp, c) for n in _input_names(m)))
     if unused:
         raise ConfigError(f"{exp.name}.input_options: no model of the experiment has input(s) "
                           f"{unused}")
     check_training(config, where)
     return CellPlan(cell, config, entry, model_config, tuple(inputs))
+
+
+def _models_of(exp: ExperimentConfig, cell: cfg.Cell) -> tuple[str, ...]:
+    """The models a cell trains: its own, or those of its task's stages."""
+    from ser_keras.training.tasks import TASKS
+
+    if cell.model:
+        return (cell.model,)
+    task = cell.overrides.get("task", exp.task)
+    return TASKS.get(task).models_of(exp, cell) if task in TASKS else ()
 
 
 def _input_names(model: str) -> tuple[str, ...]:

@@ -156,7 +156,51 @@ _register(ClassSet(
     "triantafyllopoulos2022 dimensional tasks: every IEMOCAP / MSP-Podcast category"))
 
 
+# --------------------------------------------------------------------------------------------
+# Class sets derived from another (the levels of a hierarchy, alqurashi2024 Sec. II-A)
+# --------------------------------------------------------------------------------------------
+def one_vs_rest(base: str, keep: str, rest: str = "emotional") -> str:
+    """``<base>/<keep>-vs-<rest>``: ``keep`` against every other class of ``base`` merged into
+    ``rest`` (Model 1 of a hierarchy: neutral vs emotional). Registered on first use; returns
+    its name."""
+    name = f"{base}/{keep}-vs-{rest}"
+    if name not in CLASS_SETS:
+        parent = get_class_set(base)
+        if keep not in parent.classes or rest in parent.classes:
+            raise ValueError(f"class set {name}: {keep!r} must be a class of {base} "
+                             f"{parent.classes} and {rest!r} must not")
+        _register(ClassSet(name, (keep, rest),
+                           {c: keep if v == keep else rest for c, v in parent.mapping.items()},
+                           parent.corpora, f"{base} with every class but {keep} as {rest}"))
+    return name
+
+
+def without(base: str, drop: str) -> str:
+    """``<base>/without-<drop>``: ``base`` less one class, whose codes leave the set (Model 2
+    of a hierarchy is trained on the emotional samples only). Registered on first use."""
+    name = f"{base}/without-{drop}"
+    if name not in CLASS_SETS:
+        parent = get_class_set(base)
+        if drop not in parent.classes or parent.num_classes < 3:
+            raise ValueError(f"class set {name}: {drop!r} must be one of at least three "
+                             f"classes of {base} {parent.classes}")
+        _register(ClassSet(name, tuple(c for c in parent.classes if c != drop),
+                           {c: v for c, v in parent.mapping.items() if v != drop},
+                           parent.corpora, f"{base} without {drop}"))
+    return name
+
+
 def get_class_set(name: str) -> ClassSet:
+    if name not in CLASS_SETS and "/" in name:  # a derived set named in a saved config
+        base, _, spec = name.partition("/")
+        try:
+            if spec.startswith("without-"):
+                without(base, spec[len("without-"):])
+            elif "-vs-" in spec:
+                keep, rest = spec.split("-vs-", 1)
+                one_vs_rest(base, keep, rest)
+        except ValueError:
+            pass
     try:
         return CLASS_SETS[name]
     except KeyError:

@@ -13,7 +13,7 @@ the entry's config dataclass. The registry is filled here, by explicit entries;
 ``registry.py`` has the rules. Layers and models use ``keras.layers`` / ``keras.ops`` only: the
 zoo runs on any Keras backend. Listing: ``ser-models``; one model's size: ``ser-models NAME``.
 """
-from ser_keras.models import bert, cnn14, kakuba, mlp, mmfa
+from ser_keras.models import bert, cnn14, kakuba, lstm, mlp, mmfa
 from ser_keras.models.heads import output_layer
 from ser_keras.models.registry import (
     RANKS,
@@ -126,6 +126,19 @@ REGISTRY.add(ModelEntry(
     training=bert.TRAINING, paper_num_classes=bert.PAPER_NUM_CLASSES,
     description="bert-base-uncased fine-tuned end to end: dropout + final linear layer "
                 "on the pooled [CLS] output"))
+
+# alqurashi2024 (hierarchical classification with text): LSTM + 2 FC speech and text models
+# (Sec. II-B 1, II-C), the stages of the ``hierarchical`` task.
+REGISTRY.add(ModelEntry(
+    name="lstm-speech", builder=lstm.build_lstm, config_class=lstm.LSTMConfig,
+    inputs=(lstm.SPEECH_INPUT,), paper=lstm.PAPER, training=lstm.TRAINING,
+    paper_num_classes=lstm.PAPER_NUM_CLASSES,
+    description="LSTM + 2 Dense on the utterance vector MFCC-39 mean + prosody8 + GeMAPS"))
+REGISTRY.add(ModelEntry(
+    name="lstm-text", builder=lstm.build_lstm, config_class=lstm.LSTMConfig,
+    inputs=(lstm.TEXT_INPUT,), paper=lstm.PAPER, training=lstm.TRAINING,
+    paper_num_classes=lstm.PAPER_NUM_CLASSES,
+    description="LSTM + 2 Dense on BERT token embeddings"))
 
 # Generic baselines (no paper).
 REGISTRY.add(ModelEntry(

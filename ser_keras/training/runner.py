@@ -251,6 +251,10 @@ class Outcome:
     fold_info: dict = dataclasses.field(default_factory=dict)
     # (ids, truths, scores) of the validation part at the selected epoch, when there is one
     validation: tuple | None = None
+    # part -> (ids, scores): predictions beyond the outcome's own (a stage of a multi-stage task)
+    predictions: dict = dataclasses.field(default_factory=dict)
+    # blocks of metrics.json beside the metrics (a multi-stage task's {"cascade": {...}})
+    extra: dict = dataclasses.field(default_factory=dict)
 
 
 def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
@@ -309,6 +313,10 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     }, **report}
     if strata:
         report["strata"] = strata
+    for key, block in outcome.extra.items():
+        if key in report:
+            raise ValueError(f"task {config.task}: metrics.json block {key!r} is taken")
+        report[key] = block
     report["selection"] = outcome.selection
     report["params"] = outcome.params
     report["train_seconds"] = round(time.perf_counter() - started, 2)

@@ -58,6 +58,18 @@ class Task:
         return cls.stage
 
     @classmethod
+    def plan(cls, exp: ExperimentConfig, config: ExperimentConfig, cell: Cell):
+        """The plan of a cell of a task that builds no model itself (``builds_model`` false)."""
+        from ser_keras.experiment import CellPlan
+
+        return CellPlan(cell, config)
+
+    @classmethod
+    def models_of(cls, exp: ExperimentConfig, cell: Cell) -> tuple[str, ...]:
+        """The registered models a cell of this task trains besides ``cell.model``."""
+        return ()
+
+    @classmethod
     def check(cls, exp: ExperimentConfig, config: ExperimentConfig, cell: Cell,
               where: str) -> None:
         """Validate the cell's ``task_options`` before any data is read."""
@@ -205,7 +217,12 @@ class SupervisedTask(Task):
 
     # --- fit, select, predict -------------------------------------------------------------
     def fit_select_predict(self, ctx: JobContext, inputs: JobInputs, directory: Path,
-                           ) -> Outcome:
+                           predict_ids: dict[str, list[str]] | None = None) -> Outcome:
+        """Train on ``inputs``' training part, select the epoch on its validation part, and
+        predict its test part with the selected model; ``predict_ids`` (part -> utt_ids, fed
+        by that part's feeds, targets not needed) are predicted too, into
+        ``Outcome.predictions`` (a multi-stage task's model predicting beyond its own
+        classes)."""
         from ser_keras.training.callbacks import EpochBackup, EpochSelector
         from ser_keras.training.losses import class_weights
 
@@ -255,6 +272,12 @@ class SupervisedTask(Task):
                               "lower training.learning_rate or clip gradients "
                               "(training.optimizer.options.clipnorm)")
         validation = (val_ids, np.array([inputs.targets[u] for u in val_ids]), predict(val_ds))
+        predictions = {}
+        for part, ids in (predict_ids or {}).items():
+            ds, order = data_input.make_dataset(
+                inputs.feeds[part], {u: inputs.targets.get(u, 0) for u in ids},
+                batch_size=training.batch_size)
+            predictions[part] = (order, predict(ds))
         if training.save_model:
             model.save(directory / "model.keras")
         best = json.loads((directory / "best.json").read_text())
@@ -263,7 +286,7 @@ class SupervisedTask(Task):
 
         keras.backend.clear_session()
         return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
-                       best, params, inputs.fold_record, validation)
+                       best, params, inputs.fold_record, validation, predictions)
 
 
 def start_at_the_mean(model, targets) -> None:
@@ -550,5 +573,10 @@ TASKS: Registry[type[Task]] = Registry("task")
 TASKS.add("supervised", SupervisedTask)
 TASKS.add("evaluate", EvaluateTask)
 TASKS.add("late-fusion", LateFusionTask)
+# The multi-stage hierarchy builds on the supervised task's steps above (its own module).
+from ser_keras.training.hierarchical import HierarchicalTask  # noqa: E402
 
-__all__ = ["EvaluateTask", "JobInputs", "LateFusionTask", "SupervisedTask", "TASKS", "Task", "make_predict"]
+TASKS.add("hierarchical", HierarchicalTask)
+
+__all__ = ["EvaluateTask", "HierarchicalTask", "JobInputs", "LateFusionTask", "SupervisedTask",
+           "TASKS", "Task", "make_predict"]
