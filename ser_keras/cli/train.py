@@ -4,6 +4,7 @@
     ser-train --model mlp --dataset urdu --classes urdu4 --protocol speaker-kfold \
         --features audio=egemaps_func
     ser-train --model mmfa --dataset demo [--classes iemocap4] [--scenario mixed] [--protocol loso10]
+    ser-train --experiment alqurashi2024/table2 --cells lstm-st-sd --config best.yaml  # ser-tune's
 
 Every (cell, fold, seed) is a separate job with its own run folder; finished jobs are skipped
 and an interrupted one resumes, so the same command can be re-run until everything is done,
@@ -37,10 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--experiment", help="a paper table, e.g. ho2020/table3, or a YAML path")
     what.add_argument("--model", help="train one registered model (ad-hoc experiment, with "
                       "its family's recipe; ser-models lists them)")
+    add_experiment_options(p)
+    p.add_argument("--classes", default="iemocap4", help="class set for --model")
+    p.add_argument("--scenario", default="mixed", help="improvised or mixed, for --model")
+    p.add_argument("--protocol", default="loso10", help="protocol for --model")
+    p.add_argument("--cells", help="comma-separated cell ids of the experiment (default: all)")
+    p.add_argument("--folds", type=_ints, help="fold indices (default: all)")
+    p.add_argument("--seeds", type=_ints, help="seeds (default: the experiment's)")
+    p.add_argument("--runs", default="results/runs", help="runs root (default: %(default)s)")
+    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    p.add_argument("--cpu-replicas", type=int, default=None,
+                   help="with --strategy mirrored and no GPU: logical CPU devices to mirror over")
+    p.add_argument("--force", action="store_true", help="retrain jobs that are done")
+    return p
+
+
+def add_experiment_options(p: argparse.ArgumentParser) -> None:
+    """The options that adjust the experiment a command runs (``ser-tune`` takes them too)."""
     p.add_argument("--dataset", help="prepared corpus to use (default: the experiment's)")
     p.add_argument("--test-dataset",
                    help="cross-corpus: test every job on this prepared corpus (whole), through "
                         "a class set that maps both corpora (e.g. rst7, cross4)")
+    p.add_argument("--config", action="append", default=[], metavar="FILE",
+                   help="a YAML file of overrides, applied before --set (repeatable): dotted "
+                        "keys as --set takes them, and 'cells: {PATTERN: {KEY: VALUE}}' as "
+                        "--cell-set takes them; 'tuned:' (what ser-tune found) is read, not "
+                        "applied. ser-tune's best.yaml is such a file")
     p.add_argument("--cell-set", action="append", default=[], metavar="PATTERN:KEY=VALUE",
                    help="override KEY over the own overrides of the cells whose ids match "
                         "the glob PATTERN, e.g. '*-bert*:training.schedule.options."
@@ -53,31 +76,60 @@ def build_parser() -> argparse.ArgumentParser:
                    help="feature sets feeding the model's inputs, e.g. audio=mfcc39_smile,"
                         "text=bert_tokens or audio=mfcc39_mean+prosody8 (default: the "
                         "model's or the experiment's)")
-    p.add_argument("--classes", default="iemocap4", help="class set for --model")
-    p.add_argument("--scenario", default="mixed", help="improvised or mixed, for --model")
-    p.add_argument("--protocol", default="loso10", help="protocol for --model")
-    p.add_argument("--cells", help="comma-separated cell ids of the experiment (default: all)")
-    p.add_argument("--folds", type=_ints, help="fold indices (default: all)")
-    p.add_argument("--seeds", type=_ints, help="seeds (default: the experiment's)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="dotted config override, e.g. training.batch_size=64 (repeatable)")
     p.add_argument("--data", default=os.environ.get("SER_KERAS_DATA", "data"),
                    help="store root (default: $SER_KERAS_DATA or ./data)")
-    p.add_argument("--runs", default="results/runs", help="runs root (default: %(default)s)")
-    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
-    p.add_argument("--cpu-replicas", type=int, default=None,
-                   help="with --strategy mirrored and no GPU: logical CPU devices to mirror over")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
-    p.add_argument("--force", action="store_true", help="retrain jobs that are done")
-    return p
 
 
-def _experiment(args):
-    from ser_keras.experiment import adhoc_experiment, load_experiment
+def read_config_file(path: str) -> tuple[list[str], list[str]]:
+    """A ``--config`` file as (``--set`` overrides, ``--cell-set`` overrides), in file order.
 
-    overrides = list(args.set)
+    Top-level keys are dotted overrides (``training.learning_rate: 1.0e-4``; a mapping value
+    merges key by key, as ``--set training={...}`` does); ``cells: {PATTERN: {KEY: VALUE}}``
+    overrides the cells whose ids match the glob; ``tuned`` records where the values come from
+    (ser-tune's best.yaml) and is not applied."""
+    from pathlib import Path
+
+    from ser_keras.config import read_yaml
+    from ser_keras.errors import ConfigError
+
+    if not Path(path).is_file():
+        raise ConfigError(f"--config {path}: no such file")
+    data = read_yaml(path)
+    data.pop("tuned", None)
+    cells = data.pop("cells", None) or {}
+    if not isinstance(cells, dict) or not all(isinstance(v, dict) for v in cells.values()):
+        raise ConfigError(f"--config {path}: cells: a mapping of cell-id patterns to "
+                          "mappings of dotted keys, e.g. {'*-audio': {training.epochs: 5}}")
+    overrides = [f"{key}={_yaml_value(value)}" for key, value in data.items()]
+    cell_overrides = [f"{pattern}:{key}={_yaml_value(value)}"
+                      for pattern, items in cells.items() for key, value in items.items()]
+    return overrides, cell_overrides
+
+
+def _yaml_value(value) -> str:
+    """A value as one line of YAML that reads back as itself (``1.0e-05``, ``[64, 128]``)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
+    return text.removesuffix("\n...\n").strip()
+
+
+def experiment_overrides(args) -> tuple[list[str], list[str]]:
+    """The (``--set``, ``--cell-set``) overrides that the options of ``add_experiment_options``
+    (and ``--seeds``) ask for, in the order they apply: the ``--config`` files, in order, then
+    ``--set`` and the named options, which win."""
+    overrides, cell_overrides = [], []
+    for path in args.config:
+        more, more_cells = read_config_file(path)
+        overrides += more
+        cell_overrides += more_cells
+    overrides += args.set
+    cell_overrides += args.cell_set
     overrides.append(f"data_dir={args.data}")
     if args.dataset:
         overrides.append(f"dataset={args.dataset}")
@@ -93,10 +145,18 @@ def _experiment(args):
     if args.mixed_precision:
         overrides.append("training.precision="
                          + ("mixed_float16" if _has_gpu() else "mixed_bfloat16"))
+    return overrides, cell_overrides
+
+
+def experiment_from_args(args):
+    """The experiment (``--experiment``, or ad hoc with ``--model``) the options describe."""
+    from ser_keras.experiment import adhoc_experiment, load_experiment
+
+    overrides, cell_overrides = experiment_overrides(args)
     features = parse_input_mapping(args.features) if args.features else {}
     if args.experiment:
         overrides += [f"inputs.{k}={v}" for k, v in features.items()]
-        return load_experiment(args.experiment, overrides, args.cell_set)
+        return load_experiment(args.experiment, overrides, cell_overrides)
     return adhoc_experiment(args.model, dataset=args.dataset or "iemocap",
                             class_set=args.classes, protocol=args.protocol,
                             scenario=args.scenario, inputs=features, overrides=overrides)
@@ -111,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         # First: logical CPU devices (--cpu-replicas) must be set before TensorFlow starts,
         # and resolving the experiment builds its optimizer.
         strategy = make_strategy(args.strategy, args.cpu_replicas)
-        exp = _experiment(args)
+        exp = experiment_from_args(args)
         cells = [exp.cell(c) for c in args.cells.split(",")] if args.cells else exp.cells
         from ser_keras.training import ExperimentData, run_job
 
