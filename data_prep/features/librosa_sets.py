@@ -6,7 +6,7 @@ Papers (``/work/shared/PAPERS.md``):
   mean value of these features extracted from each frame was calculated" -> ``mfcc39_mean``,
   ``mel_mean``, ``chroma_mean`` (utterance means) and the raw signal -> ``raw``; Experiment B uses
   frame-level MFCC sequences -> ``mfcc39``. kakuba2023 gives no frame/window settings.
-* alqurashi2024 (Sec. III): "We use Librosa toolkit to extract 39 dimensional (MFCCs) with
+* alqurashi2024 (Sec. II-B 1): "We use Librosa toolkit to extract 39 dimensional (MFCCs) with
   16000 Hz of sampling frequency and calculate the mean of the frames" -> ``mfcc39_mean``; "The
   handcrafted speech features used in [15] (Sahu 2019, arXiv:1904.06022), including Pitch,
   Harmonics, Speech Energy, Pause and Central resulting eight speech feature vector per
@@ -407,8 +407,8 @@ class Prosody8(_LibrosaMixin, AudioFeature):
     whole utterance (after the centre-clipping pitch detector he cites), and we keep it, because
     the paper asks for "the handcrafted speech features used in [15]". Sahu loads audio with
     librosa at 44.1 kHz; we get 16 kHz (the package-wide rate), so the frame-based columns use
-    2048/512-sample frames = 128/32 ms. Scales differ widely between columns (the paper's
-    model standardises its inputs; so should ours).
+    2048/512-sample frames = 128/32 ms. Scales differ widely between columns (the paper does
+    not say how its model reads them; our ``lstm-speech`` standardises its input).
 
     A signal shorter than 2048 samples (128 ms, incl. empty) is zero-padded at its end to 2048
     before all eight are computed (so ``sig_mean`` etc. are diluted by the padding; an empty

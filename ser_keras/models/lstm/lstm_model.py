@@ -5,9 +5,11 @@ classification and text integration", IJCNN 2024
 (``/work/shared/papers/alqurashi2024_hierarchical.txt``):
 
 - Sec. II-B 1: "Both speech models in the hierarchical system applied LSTMs followed by two fully
-  connected networks" on one utterance vector: librosa MFCC-39 (mean over frames), the eight
-  handcrafted prosodic features of Sahu 2019 and the GeMAPS functionals
-  (``lstm-speech``, input ``audio=mfcc39_mean+prosody8+gemaps_func``, 39 + 8 + 62 = 109 dims).
+  connected networks" on the speech features: librosa MFCC-39 (mean over frames), the eight
+  handcrafted prosodic features of Sahu 2019 and GeMAPS (``lstm-speech``, input
+  ``audio=mfcc39_mean+prosody8+gemaps_func``, 39 + 8 + 62 = 109 dims). Paper is silent on
+  GeMAPS' level and on how the three are combined: the 62 GeMAPS v01b functionals (an
+  utterance vector like the other two) concatenated with them into one vector.
 - Sec. II-C: "LSTMs followed by two fully connected networks ... using the text embeddings", a
   t x 768 matrix of BERT word embeddings (``lstm-text``, input ``text=bert_tokens``).
 - Sec. II-B, II-C: batch 64, Adam, cross-entropy; "the other hyperparameters" chosen with
@@ -55,7 +57,7 @@ TRAINING = {
     "loss": {"name": "cross_entropy"},    # Sec. II-B, II-C: cross-entropy (no class weights)
     "batch_size": 64,                     # Sec. II-B, II-C: "The batch size is set to 64"
     "epochs": 100,                        # paper is silent: an upper bound, early stopping ends it
-    "selection_metric": "balanced_accuracy",  # paper is silent: UA, its first metric (Table II)
+    "selection_metric": "balanced_accuracy",  # paper is silent: UA (reported with WA, Table III)
     "patience": 15,                       # paper is silent
 }
 
@@ -68,8 +70,10 @@ class LSTMConfig(ModelConfig):
     none, so every default here is ours (tune them with ``ser-tune``)."""
 
     units: int = 128            # paper is silent (Optuna): LSTM width
-    lstm_layers: int = 1        # paper: "LSTMs"; one layer unless tuned
-    dense_units: int = 64       # paper: "two fully connected networks": this one, then the head
+    lstm_layers: int = 1        # paper: "LSTMs" (how many is not said): one
+    # paper: "two fully connected networks", read as this hidden layer and then the output
+    # head; its width is not given (Optuna): 64
+    dense_units: int = 64
     dropout: float = 0.3        # paper is silent: after the LSTM and after the hidden Dense
     activation: str = "relu"    # paper is silent: the hidden Dense's activation
     # Standardise the inputs (learnt statistics): the speech vector mixes Hz, dB, ratios and
