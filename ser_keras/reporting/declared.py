@@ -3,8 +3,11 @@
     from ser_keras.reporting import declared
     decls = declared.load_declarations(experiments_dir())     # every paper's tables.yaml
     specs = declared.table_specs(experiments_dir(), runs)     # resolved against cells and runs
+    figures = declared.figure_specs(experiments_dir(), runs)  # ... its figures, listings:
+    listings = declared.samples_specs(experiments_dir(), runs)
 
-A paper declares each of its tables as rows x columns over axes; no code names a paper.
+A paper declares each of its tables as rows x columns over axes (``tables:``), its figures
+(``figures:``) and its listings of per-run files (``samples:``); no code names a paper.
 
 - ``rows``: axes whose values, in order, make the rows (the first varies slowest). An axis is
   a cell label (``scenario``, ``modality``, ``corpus``, ``threshold``: any key of the cells'
@@ -18,7 +21,9 @@ A paper declares each of its tables as rows x columns over axes; no code names a
   ``kind`` is ``percent``, ``count``, ``number`` or ``loss`` (4 decimals); ``published`` is
   the metric's name in published.csv (default: the header); ``for_class`` makes a per-class
   statistic of one class a column of a table without a ``class`` axis (kakuba2023's
-  per-class recall columns).
+  per-class recall columns). A ``metric`` ``<block>.<key>`` reads a number of the runs'
+  metrics.json block ``<block>`` (``cascade.corrected_share``): a run-level value, read for
+  any block a declaration names (``runs.load_runs(..., blocks)``).
 - ``group_by``: an axis; the columns repeat once per value, under its display name.
 - ``published``: the published.csv row of a position, as a template per key column, filled
   with the position's axis values (an axis the table lacks reads ""), ``{table}`` (the
@@ -31,13 +36,51 @@ A paper declares each of its tables as rows x columns over axes; no code names a
   (true: only the positions some cell matches are rows, for axes not crossed in full).
 - ``display`` / ``headers``: how axis values / axis names are printed (default: underscores
   as spaces, the first letter upper-cased: ``weighted_average`` -> "Weighted average").
+- ``literature``: ``{axis: [values]}``: the rows of these values are the paper's rows for
+  other work (its published numbers, no runs, no command). ``experiments``: more
+  experiments whose runs count; ``aggregate`` (``runs``: mean ± std over folds x seeds;
+  ``seeds``: per seed the mean over folds first), ``select`` (``best``: per cell the seed best
+  on validation), ``significance`` (``[{mark, against, where, alpha}]``: computed t-test
+  marks), ``annotations`` (axes read from ``ser-report --annotations`` files),
+  ``figure_baseline`` / ``figure_where`` / ``figure_select`` (which confusion figures, against
+  which cell), ``note_mark``: see ``TableDecl``'s fields.
+- ``value_labels``: ``{axis: {value: {label: value}}}``: the cell labels a value of a row axis
+  stands for, instead of ``{axis: value}`` (a comparison table's own rows among literature
+  rows: ``{method: {w2v-st-sd: {system: w2v, variant: st, setting: sd}}}``).
+- ``compare`` (false): Markdown and LaTeX show our numbers only, without the paper and Δ
+  columns (a table whose published numbers are lost); the CSV keeps every column.
+
+``figures:`` declares figures. Each is a table (every key above; its rows are the figure's
+positions, its columns the values drawn; ``group_by`` excepted) written as a table
+(``<paper>_<name>_<dataset>.md/.csv/.tex``) and drawn as ``figures/<paper>_<name>_<dataset>.png``
+by ``kind``:
+
+- ``bars``: one group of bars per row (labelled by its printed values joined with "-"), our
+  mean with its std, the published value as a marker beside it; ``bars`` lists the headers
+  drawn (default: every column; the others stay in the table only); ``rest`` names the
+  complement to 100 % stacked on the one bar drawn (a percent column: corrected / rest).
+- ``curve``: ``x`` and ``y`` name the columns on the axes; ``points`` the row axis whose values
+  are the points of a line, ``connect`` its values joined, in that order (the others are
+  reference points, one marker per value, labelled); ``panels`` the row axes with one panel
+  per value; the remaining row axes make one line each.
+
+``samples:`` declares listings: the rows of a per-run CSV ``file`` (``corrected.csv``) of
+the cells the row axes name (``rows``, ``axes``, ``display``, ``headers``, ``experiment``,
+``dataset``, ``class_set``, ``class_sets``, ``per_dataset``, ``sparse``, ``experiments``,
+``description`` as for a table), at most ``max_rows`` per cell (its runs by seed and fold,
+each file in its order) with every cell's total stated; ``columns`` lists
+``{column, header}`` (the file's column, as printed); ``name_header`` heads the column that
+names each row's cell by its printed labels joined with "-". Written as
+``<paper>_<name>_<dataset>.md`` and ``.csv`` (the rows shown, every column of the file).
+Names are unique over a file's tables, figures and listings.
 
 A table position (row values + group value) reads the cell whose labels match its label-axis
 values: a cell of the experiment's YAML, else a cell seen in the runs; a position no cell
 matches is named by its values joined with "-" (the papers' cell-id convention), so its
 missing-cell command still reads ``--cells <id>``. ``defaults`` holds keys every table of the
-file shares; a table's own keys replace them; ``templates`` only holds YAML anchors that
-tables merge (``<<: *summary``).
+file shares (a listing takes those it knows); a table's own keys replace them (``display``
+and ``headers`` add to them); ``templates`` only holds YAML anchors that tables merge
+(``<<: *summary``).
 """
 from __future__ import annotations
 
@@ -59,7 +102,10 @@ from ser_keras.reporting.runs import CLASS_STATS, LABEL_PREFIX, WEIGHTED
 from ser_keras.reporting.tables import (AGGREGATES, KINDS, RESIDUAL_STATS, SELECTS, Column,
                                         Entry, Row, TableSpec)
 
+FIGURE_KINDS = ("bars", "curve")
+
 TABLES_FILE = "tables.yaml"
+RUN_BLOCK_SEPARATOR = "."  # a metric "<block>.<key>" reads a number of a metrics.json block
 CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS = "class", "target", "stratum"
 # Placeholders of a published key template besides the axes.
 TEMPLATE_FIELDS = ("table", "header", "metric", "published")
@@ -125,6 +171,10 @@ class TableDecl:
     note_mark: str = ""        # marks a published cell with a note; default † (‡ with marks)
     figure_where: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # which cells
     figure_select: str = "all"  # all | best: the figures of the seed best on validation
+    # axis -> value -> the cell labels that value stands for (a row "W2v-ST-D" of a table
+    # whose other rows are literature: {method: {w2v-st-d: {system: w2v, ...}}})
+    value_labels: dict[str, dict[str, dict[str, str]]] = dataclasses.field(default_factory=dict)
+    compare: bool = True       # false: Markdown and LaTeX show ours only (no published numbers)
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -155,6 +205,14 @@ class TableDecl:
         for axis in self.literature:
             if axis not in self.rows:
                 raise ConfigError(f"{where}.literature: {axis!r} is no row axis")
+        for axis, values in self.value_labels.items():
+            if axis not in used or axis in (CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS):
+                raise ConfigError(f"{where}.value_labels: {axis!r} is no label axis of the "
+                                  "table")
+            unknown = sorted(set(values) - {str(v) for v in self.axes.get(axis, [])})
+            if unknown:
+                raise ConfigError(f"{where}.value_labels.{axis}: {unknown} are no values of "
+                                  f"axis {axis!r}")
         if self.weighted_average and CLASS_AXIS not in used:
             raise ConfigError(f"{where}.weighted_average: needs a {CLASS_AXIS!r} axis")
         for dataset, name in self.class_sets.items():
@@ -218,6 +276,14 @@ class TableDecl:
                 raise ConfigError(f"{where}: {name!r}; a table over annotations reads "
                                   f"{', '.join(RESIDUAL_STATS)}")
             return name
+        if RUN_BLOCK_SEPARATOR in name:
+            block, _, key = name.partition(RUN_BLOCK_SEPARATOR)
+            if not block or not key:
+                raise ConfigError(f"{where}: {name!r}; a run-block value is <block>.<key>")
+            if CLASS_AXIS in self.table_axes or TARGET_AXIS in self.table_axes or for_class:
+                raise ConfigError(f"{where}: {name!r} is a run-level value of block "
+                                  f"{block!r}: no per-class or per-target statistic")
+            return name
         if CLASS_AXIS in self.table_axes or for_class:
             if name not in CLASS_STATS:
                 raise ConfigError(f"{where}: {name!r} is no per-class statistic (a table with "
@@ -277,10 +343,8 @@ class TableDecl:
         for position in self.positions():
             labels = tuple(self.shown(position[a]) for a in self.rows)
             entries = []
-            if self.sparse and all(
-                    cell_of({**{a: {**position, **g}[a] for a in self.label_axes},
-                             **c.labels}) is None
-                    for g in self.groups() for c in self.columns):
+            if self.sparse and all(cell_of(self.cell_labels({**position, **g}, c)) is None
+                                   for g in self.groups() for c in self.columns):
                 continue
             reference = any(position.get(a) in v for a, v in self.literature.items())
             for group in self.groups():
@@ -292,7 +356,7 @@ class TableDecl:
                     if reference:
                         entries.append(Entry("", metric, published=key))
                         continue
-                    cell_labels = {**{a: where[a] for a in self.label_axes}, **column.labels}
+                    cell_labels = self.cell_labels(where, column)
                     cell = named(cell_labels)
                     compare = []
                     for sig in self.significance:
@@ -311,7 +375,7 @@ class TableDecl:
                     entries.append(Entry(cell, metric, column.for_class or cls, key,
                                          where.get(STRATUM_AXIS, ""), tuple(compare),
                                          annotation))
-            rows.append(Row(labels, tuple(entries)))
+            rows.append(Row(labels, tuple(entries), tuple(position.items())))
         return TableSpec(
             paper=self.paper, name=self.name, label=self.label, title=self.title,
             experiment=self.experiment, class_set=self.class_set,
@@ -328,7 +392,16 @@ class TableDecl:
             note_mark=self.note_mark or ("‡" if self.significance else "†"),
             figure_baselines=tuple(sorted(baselines.items())),
             figure_cells=tuple(dict.fromkeys(figure_cells)) if self.figure_where else (),
-            figure_select=self.figure_select)
+            figure_select=self.figure_select, compare=self.compare)
+
+    def cell_labels(self, where: Mapping[str, str], column: ColumnDecl) -> dict[str, str]:
+        """The labels of the cell a position's column reads: its label-axis values (a value
+        of ``value_labels`` standing for its labels), then the column's own labels."""
+        labels: dict[str, str] = {}
+        for axis in self.label_axes:
+            labels.update(self.value_labels.get(axis, {}).get(where[axis],
+                                                              {axis: where[axis]}))
+        return {**labels, **column.labels}
 
     def _published_key(self, where: Mapping[str, str], column: ColumnDecl, metric: str
                        ) -> tuple[tuple[str, str], ...] | None:
@@ -347,13 +420,182 @@ class TableDecl:
 
 
 @dataclasses.dataclass
-class TablesFile:
-    """``experiments/<paper>/tables.yaml``: the paper, shared keys, its tables in order."""
+class FigureDecl(TableDecl):
+    """A declared figure: a table (every key of ``TableDecl``; its rows are the figure's
+    positions, its columns the values drawn, and it is written as a table too) drawn as
+    ``kind``: ``bars`` (one group of bars per row) or ``curve`` (points joined by lines)."""
+
+    kind: str = "bars"
+    bars: list[str] = dataclasses.field(default_factory=list)  # headers drawn; [] = every column
+    rest: str = ""             # bars: the complement to 100 % stacked on the one bar, so named
+    x: str = ""                # curve: the header of the column on the x axis
+    y: str = ""                # curve: the header of the column on the y axis
+    points: str = ""           # curve: the row axis whose values are the points of a line
+    connect: list[str] = dataclasses.field(default_factory=list)  # curve: joined, in order
+    panels: list[str] = dataclasses.field(default_factory=list)   # curve: one panel per value
+
+    def validate(self, where: str) -> None:
+        super().validate(where)
+        if self.kind not in FIGURE_KINDS:
+            raise ConfigError(f"{where}.kind: {self.kind!r}; known: {', '.join(FIGURE_KINDS)}")
+        if self.group_by:
+            raise ConfigError(f"{where}.group_by: a figure's columns do not repeat; add the "
+                              "axis to its rows")
+        headers = [c.header for c in self.columns]
+        if len(set(headers)) != len(headers):
+            raise ConfigError(f"{where}.columns: a header is used twice ({headers})")
+        curve_keys = [k for k in ("x", "y", "points", "connect", "panels") if getattr(self, k)]
+        if self.kind == "bars":
+            if curve_keys:
+                raise ConfigError(f"{where}: {curve_keys} are keys of kind curve")
+            unknown = [b for b in self.bars if b not in headers]
+            if unknown:
+                raise ConfigError(f"{where}.bars: {unknown} are no column headers ({headers})")
+            drawn = [c for c in self.columns if c.header in (self.bars or headers)]
+            if self.rest and (len(drawn) != 1 or drawn[0].kind != "percent"):
+                raise ConfigError(f"{where}.rest: the complement to 100 % of one percent "
+                                  "column; draw one bar")
+            return
+        if self.bars or self.rest:
+            raise ConfigError(f"{where}: bars and rest are keys of kind bars")
+        for key in ("x", "y"):
+            if getattr(self, key) not in headers:
+                raise ConfigError(f"{where}.{key}: {getattr(self, key)!r} is no column "
+                                  f"header ({headers})")
+        if self.points not in self.rows:
+            raise ConfigError(f"{where}.points: {self.points!r} is no row axis ({self.rows})")
+        unknown = [v for v in self.connect if v not in self.values(self.points)]
+        if unknown:
+            raise ConfigError(f"{where}.connect: {unknown} are no values of {self.points!r}")
+        for axis in self.panels:
+            if axis not in self.rows or axis == self.points:
+                raise ConfigError(f"{where}.panels: {axis!r} is no row axis besides points")
+
+
+@dataclasses.dataclass
+class SampleColumn:
+    column: str                # a column of the per-run file
+    header: str = ""           # as printed; "" = the column's name
+
+
+@dataclasses.dataclass
+class SamplesDecl:
+    """A declared listing: rows of a per-run CSV (``file``) of the cells its row axes name,
+    at most ``max_rows`` per cell (every run of the cell, by seed and fold, in file order)."""
 
     paper: str
-    tables: list[dict[str, Any]]
+    name: str
+    label: str                 # as the paper names it: "Table I"
+    title: str
+    experiment: str
+    dataset: str
+    rows: list[str]            # label axes; their values, in order, name the cells listed
+    file: str                  # the file in each run folder: "corrected.csv"
+    columns: list[SampleColumn]
+    axes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    max_rows: int = 20
+    name_header: str = ""      # header of the column naming a row's cell by its printed labels
+    class_set: str = ""
+    class_sets: dict[str, str] = dataclasses.field(default_factory=dict)
+    display: dict[str, str] = dataclasses.field(default_factory=dict)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    description: str = ""
+    per_dataset: bool = True
+    sparse: bool = False
+    experiments: list[str] = dataclasses.field(default_factory=list)
+
+    def layout(self) -> TableDecl:
+        """The table these cells would make (its positions, printed values and headers)."""
+        return TableDecl(
+            paper=self.paper, name=self.name, label=self.label, title=self.title,
+            experiment=self.experiment, dataset=self.dataset, rows=list(self.rows),
+            columns=[], class_set=self.class_set, class_sets=dict(self.class_sets),
+            axes=dict(self.axes), display=dict(self.display), headers=dict(self.headers),
+            description=self.description, per_dataset=self.per_dataset, sparse=self.sparse,
+            experiments=list(self.experiments))
+
+    def validate(self, where: str) -> None:
+        if not self.rows:
+            raise ConfigError(f"{where}.rows: at least one axis is needed")
+        for axis in self.rows:
+            if axis in (CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS):
+                raise ConfigError(f"{where}.rows: {axis!r}; a listing's axes are cell labels")
+            if not self.axes.get(axis):
+                raise ConfigError(f"{where}.axes.{axis}: list the values of axis {axis!r}")
+        if not self.file or Path(self.file).name != self.file:
+            raise ConfigError(f"{where}.file: {self.file!r}; the name of a file in each run "
+                              "folder")
+        if not self.columns:
+            raise ConfigError(f"{where}.columns: at least one column is needed")
+        if self.max_rows < 1:
+            raise ConfigError(f"{where}.max_rows: must be >= 1")
+        for dataset, name in self.class_sets.items():
+            if name not in CLASS_SETS:
+                raise ConfigError(f"{where}.class_sets.{dataset}: unknown class set {name!r}")
+
+    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None
+                ) -> TableSpec:
+        """A one-column TableSpec whose rows are the listed cells (their runs, commands)."""
+        layout = self.layout()
+        rows = []
+        for position in layout.positions():
+            cell = cell_of(position)
+            if cell is None:   # sparse: no cell has these labels
+                continue
+            rows.append(Row(tuple(layout.shown(position[a]) for a in self.rows),
+                            (Entry(cell, "rows"),), tuple(position.items())))
+        return TableSpec(
+            paper=self.paper, name=self.name, label=self.label, title=self.title,
+            experiment=self.experiment, class_set=self.class_set,
+            class_sets=tuple(sorted(self.class_sets.items())), dataset=self.dataset,
+            expected_folds=1, row_header=tuple(layout.header_of(a) for a in self.rows),
+            columns=(Column("Rows", kind="count"),), rows=tuple(rows),
+            description=self.description, per_dataset=self.per_dataset,
+            experiments=tuple(dict.fromkeys([self.experiment, *self.experiments]))
+            if self.experiments else (),
+            cell_experiments=tuple(sorted((cell_experiments or {}).items())))
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureSpec:
+    """A declared figure resolved against the cells: its table and how it is drawn."""
+
+    table: TableSpec
+    decl: FigureDecl
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplesSpec:
+    """A declared listing resolved against the cells."""
+
+    table: TableSpec
+    decl: SamplesDecl
+
+
+@dataclasses.dataclass
+class TablesFile:
+    """``experiments/<paper>/tables.yaml``: the paper, shared keys, its tables, figures and
+    listings in order."""
+
+    paper: str
+    tables: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
     templates: dict[str, Any] = dataclasses.field(default_factory=dict)  # YAML anchors only
+    figures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    samples: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class PaperDeclarations:
+    """What tables.yaml files declare: tables, figures, listings (each in file order)."""
+
+    tables: list[TableDecl] = dataclasses.field(default_factory=list)
+    figures: list[FigureDecl] = dataclasses.field(default_factory=list)
+    samples: list[SamplesDecl] = dataclasses.field(default_factory=list)
+
+    def __add__(self, other: "PaperDeclarations") -> "PaperDeclarations":
+        return PaperDeclarations(self.tables + other.tables, self.figures + other.figures,
+                                 self.samples + other.samples)
 
 
 def _first_upper(text: str) -> str:
@@ -371,29 +613,43 @@ def _template_fields(template: str, where: str) -> set[str]:
 
 # --- loading ---------------------------------------------------------------------------------
 
-def load_tables(path: str | Path) -> list[TableDecl]:
-    """The validated table declarations of one tables.yaml; ConfigError names the file."""
+def load_paper(path: str | Path) -> PaperDeclarations:
+    """The validated tables, figures and listings of one tables.yaml; ConfigError names the
+    file. Names are unique over all three (they name the output files)."""
     path = Path(path)
     head = from_dict(TablesFile, read_yaml(path), str(path))
-    decls, names = [], set()
-    for i, table in enumerate(head.tables):
-        at = f"{path}: tables[{i}]"
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"{at}: expected a mapping, got {table!r}")
-        if "paper" in table:
-            raise ConfigError(f"{at}.paper: set once, at the top of the file")
-        merged = {**head.defaults, **table, "paper": head.paper}
-        for key in ("display", "headers"):  # a table's own names add to the defaults'
-            if isinstance(head.defaults.get(key), Mapping) and isinstance(table.get(key), Mapping):
-                merged[key] = {**head.defaults[key], **table[key]}
-        decl = from_dict(TableDecl, merged, at)
-        at = f"{path}: tables[{i}] ({decl.name})"
-        if decl.name in names:
-            raise ConfigError(f"{at}.name: {decl.name!r} is declared twice")
-        names.add(decl.name)
-        decl.validate(at)
-        decls.append(decl)
-    return decls
+    out, names = PaperDeclarations(), set()
+    sample_keys = {f.name for f in dataclasses.fields(SamplesDecl)}
+    for section, cls, into in (("tables", TableDecl, out.tables),
+                               ("figures", FigureDecl, out.figures),
+                               ("samples", SamplesDecl, out.samples)):
+        # a listing takes the defaults it knows (not a table's published or expected_folds)
+        defaults = ({k: v for k, v in head.defaults.items() if k in sample_keys}
+                    if cls is SamplesDecl else head.defaults)
+        for i, table in enumerate(getattr(head, section)):
+            at = f"{path}: {section}[{i}]"
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{at}: expected a mapping, got {table!r}")
+            if "paper" in table:
+                raise ConfigError(f"{at}.paper: set once, at the top of the file")
+            merged = {**defaults, **table, "paper": head.paper}
+            for key in ("display", "headers"):  # a table's own names add to the defaults'
+                if isinstance(defaults.get(key), Mapping) and isinstance(table.get(key),
+                                                                         Mapping):
+                    merged[key] = {**defaults[key], **table[key]}
+            decl = from_dict(cls, merged, at)
+            at = f"{path}: {section}[{i}] ({decl.name})"
+            if decl.name in names:
+                raise ConfigError(f"{at}.name: {decl.name!r} is declared twice")
+            names.add(decl.name)
+            decl.validate(at)
+            into.append(decl)
+    return out
+
+
+def load_tables(path: str | Path) -> list[TableDecl]:
+    """The validated table declarations of one tables.yaml; ConfigError names the file."""
+    return load_paper(path).tables
 
 
 def declaration_files(experiments_dir: str | Path) -> list[Path]:
@@ -403,6 +659,23 @@ def declaration_files(experiments_dir: str | Path) -> list[Path]:
 def load_declarations(experiments_dir: str | Path) -> list[TableDecl]:
     """Every paper's declared tables, papers sorted by folder, tables in file order."""
     return [d for path in declaration_files(experiments_dir) for d in load_tables(path)]
+
+
+def load_all(experiments_dir: str | Path) -> PaperDeclarations:
+    """Every paper's declared tables, figures and listings (papers sorted by folder)."""
+    return sum((load_paper(p) for p in declaration_files(experiments_dir)),
+               PaperDeclarations())
+
+
+def run_blocks(metrics) -> tuple[str, ...]:
+    """The metrics.json blocks that metric names ``<block>.<key>`` read (``load_runs``)."""
+    return tuple(sorted({m.partition(RUN_BLOCK_SEPARATOR)[0] for m in metrics
+                         if RUN_BLOCK_SEPARATOR in m}))
+
+
+def declared_metrics(decls: PaperDeclarations) -> list[str]:
+    """Every metric name a table or figure column reads."""
+    return [c.metric for d in (*decls.tables, *decls.figures) for c in d.columns]
 
 
 # --- resolving positions to cells ------------------------------------------------------------
@@ -462,24 +735,44 @@ def cell_resolver(decl: TableDecl, declared: Mapping[str, Mapping[str, str]],
     return cell_of
 
 
+def resolve(decl: TableDecl | SamplesDecl, experiments_dir: str | Path,
+            runs: pd.DataFrame | None):
+    """(``cell_of``, {cell: its experiment}) of a declaration: the cells of its experiments'
+    YAMLs, then those seen in the runs (see the module docstring)."""
+    declared, seen, owner = {}, {}, {}
+    for experiment in dict.fromkeys([decl.experiment, *decl.experiments]):
+        cells = experiment_cells(experiments_dir, experiment)
+        twice = sorted(set(cells) & set(declared))
+        if twice:
+            raise ConfigError(f"{decl.paper} {decl.name}: cells {twice} are in two of its "
+                              f"experiments ({', '.join([decl.experiment, *decl.experiments])})")
+        declared.update(cells)
+        owner.update({c: experiment for c in cells})
+        ran = run_cells(runs, experiment)
+        seen.update(ran)
+        owner.update({c: experiment for c in ran if c not in owner})
+    return cell_resolver(decl, declared, seen), owner
+
+
 def table_specs(experiments_dir: str | Path, runs: pd.DataFrame | None = None,
                 decls: Sequence[TableDecl] | None = None) -> list[TableSpec]:
     """Every declared table as a TableSpec, its positions resolved to cells (see the module
     docstring); ``decls`` defaults to ``load_declarations(experiments_dir)``."""
     decls = load_declarations(experiments_dir) if decls is None else decls
-    specs = []
-    for decl in decls:
-        declared, seen, owner = {}, {}, {}
-        for experiment in dict.fromkeys([decl.experiment, *decl.experiments]):
-            cells = experiment_cells(experiments_dir, experiment)
-            twice = sorted(set(cells) & set(declared))
-            if twice:
-                raise ConfigError(f"{decl.paper} {decl.name}: cells {twice} are in two of its "
-                                  f"experiments ({', '.join([decl.experiment, *decl.experiments])})")
-            declared.update(cells)
-            owner.update({c: experiment for c in cells})
-            ran = run_cells(runs, experiment)
-            seen.update(ran)
-            owner.update({c: experiment for c in ran if c not in owner})
-        specs.append(decl.to_spec(cell_resolver(decl, declared, seen), owner))
-    return specs
+    return [decl.to_spec(*resolve(decl, experiments_dir, runs)) for decl in decls]
+
+
+def figure_specs(experiments_dir: str | Path, runs: pd.DataFrame | None = None,
+                 decls: Sequence[FigureDecl] | None = None) -> list[FigureSpec]:
+    """Every declared figure, its table's positions resolved to cells."""
+    decls = load_all(experiments_dir).figures if decls is None else decls
+    return [FigureSpec(decl.to_spec(*resolve(decl, experiments_dir, runs)), decl)
+            for decl in decls]
+
+
+def samples_specs(experiments_dir: str | Path, runs: pd.DataFrame | None = None,
+                  decls: Sequence[SamplesDecl] | None = None) -> list[SamplesSpec]:
+    """Every declared listing, its cells resolved."""
+    decls = load_all(experiments_dir).samples if decls is None else decls
+    return [SamplesSpec(decl.to_spec(*resolve(decl, experiments_dir, runs)), decl)
+            for decl in decls]

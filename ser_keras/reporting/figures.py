@@ -1,17 +1,22 @@
-"""Figures of one table cell from its run folders: confusion matrix and one-vs-rest ROC curves.
+"""Figures of one table cell from its run folders: confusion matrix and one-vs-rest ROC curves;
+and the charts of declared figures from their tables' numbers.
 
 - Confusion matrix: the runs' ``confusion_matrix`` (metrics.json) summed over folds x seeds,
   row-normalised (each true class sums to 100 %), every cell annotated with its percentage
   and count.
 - ROC curves (ho2020 Figs. 4-7): ``predictions.csv`` of every run pooled, one curve per class
   (that class against the rest) from ``sklearn.metrics.roc_curve`` / ``auc``.
+- ``bar_chart`` / ``curve_chart``: a declared figure (``tables.yaml`` ``figures:``) drawn from
+  plain numbers (the report passes its table's means, stds and published values).
 
 Both are written as PNG with matplotlib's Agg backend, imported only when a figure is drawn.
 """
 from __future__ import annotations
 
+import dataclasses
+import textwrap
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -182,3 +187,123 @@ def residual_figure(residuals: dict[str, pd.DataFrame], order: Sequence[str],
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Bars:
+    """One bar per position: our means (NaN: no runs) with their stds, and the published
+    values (NaN where the paper gives none)."""
+
+    name: str
+    means: Sequence[float]
+    stds: Sequence[float]
+    published: Sequence[float]
+
+
+def _save(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def bar_chart(positions: Sequence[str], bars: Sequence[Bars], path: str | Path, title: str,
+              ylabel: str, rest: str = "") -> Path:
+    """Grouped bars per position, the published values as black diamonds beside ours; with
+    ``rest`` (one bar of percentages) the complement to 100 % is stacked on it, so named."""
+    n, k = len(positions), len(bars)
+    fig = _figure((3.2 + 1.1 * n, 3.8))
+    ax = fig.add_subplot()
+    x = np.arange(n, dtype=float)
+    width = 0.8 / k
+    for j, bar in enumerate(bars):
+        means = np.asarray(bar.means, dtype=float)
+        stds = np.asarray(bar.stds, dtype=float)
+        at = x - 0.4 + width * (j + 0.5)
+        heights = np.nan_to_num(means)
+        ax.bar(at, heights, width, label=f"{bar.name} (ours)")
+        spread = ~np.isnan(stds) & ~np.isnan(means)   # a std needs two runs or more
+        if spread.any():
+            ax.errorbar(at[spread], means[spread], yerr=stds[spread], fmt="none",
+                        ecolor="black", capsize=3, linewidth=0.8)
+        if rest:
+            ax.bar(at, np.where(np.isnan(means), 0.0, 100.0 - heights), width,
+                   bottom=heights, color="lightgrey", label=f"{rest} (ours)")
+        for xi, mean in zip(at, means):
+            ax.text(xi, 1.0, "no runs" if np.isnan(mean) else f"{mean:.1f}", ha="center",
+                    va="bottom", fontsize=7, rotation=90 if np.isnan(mean) else 0)
+        published = np.asarray(bar.published, dtype=float)
+        shown = ~np.isnan(published)
+        if shown.any():
+            ax.plot(at[shown], published[shown], "D", color="black", markersize=5,
+                    label=f"{bar.name} (paper)")
+            for xi, value in zip(at[shown], published[shown]):
+                ax.annotate(f"{value:.1f}", (xi, value), textcoords="offset points",
+                            xytext=(6, 0), fontsize=7, va="center")
+    ax.set_xticks(x, positions, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    if rest or all(np.nanmax(np.r_[np.asarray(b.means, float), np.asarray(b.published, float),
+                                   0.0]) <= 100.0 for b in bars):
+        ax.set_ylim(0, 105)
+    ax.set_title(textwrap.fill(title, int(14 + 14 * n)), fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """One line of a panel: its joined points (x, y, text) in order, and its reference
+    points (x, y, text) drawn apart, with one marker per text."""
+
+    name: str
+    points: Sequence[tuple[float, float, str]]
+    references: Sequence[tuple[float, float, str]] = ()
+
+
+REFERENCE_MARKERS = ("s", "*", "^", "v", "P", "X")
+
+
+def curve_chart(panels: Mapping[str, Sequence[Curve]], path: str | Path, title: str,
+                xlabel: str, ylabel: str) -> Path:
+    """One panel per entry; in each, one line per curve through its points (each labelled
+    with its text) and its reference points (a marker per text, labelled). Points with a
+    NaN coordinate (no runs) are left out; a panel without any says so."""
+    texts = list(dict.fromkeys(t for curves in panels.values() for c in curves
+                               for *_, t in c.references))
+    markers = {t: REFERENCE_MARKERS[i % len(REFERENCE_MARKERS)] for i, t in enumerate(texts)}
+    fig = _figure((0.6 + 3.6 * max(len(panels), 1), 3.9))
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for ax, (name, curves) in zip(axes, panels.items()):
+        drawn = False
+        for i, curve in enumerate(curves):
+            color = f"C{i}"
+            pts = [(x, y, t) for x, y, t in curve.points if not (np.isnan(x) or np.isnan(y))]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=color,
+                        markersize=4, linewidth=1.2, label=curve.name)
+                for x, y, t in pts:
+                    ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 3),
+                                fontsize=6, color=color)
+            for x, y, t in curve.references:
+                if np.isnan(x) or np.isnan(y):
+                    continue
+                ax.plot([x], [y], markers[t], color=color, markersize=7,
+                        markerfacecolor="none", label=None if pts else curve.name)
+                ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, -9),
+                            fontsize=6, color=color)
+                drawn = True
+            drawn = drawn or bool(pts)
+        if not drawn:
+            ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.grid(alpha=0.3)
+        if drawn:
+            handles = [ax.plot([], [], m, color="grey", markerfacecolor="none")[0]
+                       for m in markers.values()]
+            ax.legend(ax.get_legend_handles_labels()[0] + handles,
+                      ax.get_legend_handles_labels()[1] + list(markers), fontsize=6)
+    axes[0].set_ylabel(ylabel, fontsize=8)
+    fig.suptitle(textwrap.fill(title, int(40 + 45 * max(len(panels), 1))), fontsize=9)
+    return _save(fig, path)

@@ -7,6 +7,9 @@ command line); call it from a notebook the same way. The tables are those declar
 
     <paper>_<table>_<dataset>.md / .csv / .tex     one per table and dataset
     figures/<paper>_<table>_<dataset>_<cell>_confusion.png, ..._roc.png
+    <paper>_<figure>_<dataset>.md / .csv / .tex    a declared figure's numbers, as a table
+    figures/<paper>_<figure>_<dataset>.png          ... and the figure (bars or curves)
+    <paper>_<listing>_<dataset>.md / .csv          a declared listing (rows of a run file)
     runs_summary.md / .csv                          every run set under the runs root
     figures/runs_<run set>_confusion.png            one per classification run set
     README.md                                       index linking all of them
@@ -20,8 +23,12 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from ser_keras.reporting.declared import table_specs
-from ser_keras.reporting.figures import confusion_figure, residual_figure, roc_figure
+from ser_keras.reporting import samples as listings
+from ser_keras.reporting.declared import (FigureSpec, PaperDeclarations, declared_metrics,
+                                          figure_specs, load_all, run_blocks, samples_specs,
+                                          table_specs)
+from ser_keras.reporting.figures import (Bars, Curve, bar_chart, confusion_figure,
+                                         curve_chart, residual_figure, roc_figure)
 from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
 from ser_keras.reporting.summary import write_summary
@@ -42,6 +49,9 @@ class ReportSummary:
     runs_summary: pd.DataFrame                    # summary.summarize_runs: one row per run set
     summary_files: dict[str, Path]                # {"md"|"csv": path}
     summary_figures: dict[int, Path]              # runs_summary row -> confusion PNG
+    plots: dict[str, Path] = dataclasses.field(default_factory=dict)  # figure stem -> PNG
+    listings: list = dataclasses.field(default_factory=list)  # samples.SamplesResult
+    listing_files: dict[str, dict[str, Path]] = dataclasses.field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The console summary: which tables, how many runs, which cells are missing."""
@@ -50,11 +60,15 @@ class ReportSummary:
             out.append("No runs found: every cell shows '—' and each table lists the "
                        "ser-train commands that fill it.")
         out += [f"  {summary_line(r)}" for r in self.results]
+        out += [f"  {listings.summary_line(r)}" for r in self.listings]
         out.append(f"  every run: {len(self.runs_summary)} run sets -> "
                    f"{self.summary_files['md']}")
         n_figs = sum(len(kinds) for cells in self.figures.values() for kinds in cells.values())
-        n_figs += len(self.summary_figures)
-        out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex), the run summary, "
+        n_figs += len(self.summary_figures) + len(self.plots)
+        n_lists = len(self.listing_files)
+        lists = (f", {n_lists} listing{'s' if n_lists > 1 else ''} (.md, .csv)" if n_lists
+                 else "")
+        out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex){lists}, the run summary, "
                    f"{n_figs} figures; index: {self.index}")
         return out
 
@@ -85,6 +99,48 @@ def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir:
     return written
 
 
+def _percent_label(header: str, kind: str) -> str:
+    return f"{header} (%)" if kind == "percent" else header
+
+
+def draw_figure(figure: FigureSpec, result: TableResult, path: Path) -> Path:
+    """The PNG of a declared figure from its table's numbers (means, stds, published)."""
+    decl, spec, entries = figure.decl, figure.table, result.entries
+    title = f"{spec.paper} {spec.label}: {spec.title} — dataset: {result.dataset}"
+    headers = [c.header for c in decl.columns]
+
+    def column(header: str, key: str) -> list[float]:
+        col = entries[entries["col"] == headers.index(header)].sort_values("row")
+        return col[key].astype(float).tolist()
+
+    if decl.kind == "bars":
+        drawn = decl.bars or headers
+        bars = [Bars(h, column(h, "ours_mean"), column(h, "ours_std"), column(h, "paper_mean"))
+                for h in drawn]
+        kinds = {c.kind for c in decl.columns if c.header in drawn}
+        ylabel = "%" if kinds == {"percent"} else ", ".join(drawn)
+        return bar_chart(["-".join(row.labels) for row in spec.rows], bars, path, title,
+                         ylabel, decl.rest)
+    xs, ys = column(decl.x, "ours_mean"), column(decl.y, "ours_mean")
+    panels: dict[str, dict[str, dict]] = {}
+    for r, row in enumerate(spec.rows):
+        values = dict(row.values)
+        panel = "-".join(decl.shown(values[a]) for a in decl.panels)
+        name = "-".join(decl.shown(values[a]) for a in decl.rows if a != decl.points)
+        line = panels.setdefault(panel, {}).setdefault(name, {"points": [], "refs": []})
+        point = values[decl.points]
+        item = (xs[r], ys[r], decl.shown(point))
+        if point in decl.connect:
+            line["points"].append((decl.connect.index(point), item))
+        else:
+            line["refs"].append(item)
+    curves = {panel: [Curve(name, [p for _, p in sorted(line["points"])], line["refs"])
+                      for name, line in lines.items()] for panel, lines in panels.items()}
+    kind = {c.header: c.kind for c in decl.columns}
+    return curve_chart(curves, path, title, _percent_label(decl.x, kind[decl.x]),
+                       _percent_label(decl.y, kind[decl.y]))
+
+
 def read_annotations(items: Mapping[str, str | Path] | None) -> dict[str, dict[str, str]]:
     """{name: {utt_id: value}} from {name: CSV path}; each CSV has a header with ``utt_id``
     and one more column (the value: e.g. ``act``). A one-line ValueError names a bad file."""
@@ -109,15 +165,24 @@ def read_annotations(items: Mapping[str, str | Path] | None) -> dict[str, dict[s
 def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str | Path,
                  specs: Sequence[TableSpec] | None = None,
                  annotations: Mapping[str, Mapping[str, str]] | None = None) -> ReportSummary:
-    """Build and write every table (and its figures), the run summary and the index; returns
-    what was done. ``specs`` defaults to every table declared under ``experiments_dir``;
-    ``annotations`` ({name: {utt_id: value}}, ``read_annotations``) feed the tables that test
-    residuals per annotation value (triantafyllopoulos2022 Table 4's dialogue acts)."""
+    """Build and write every table (and its figures), every declared figure and listing, the
+    run summary and the index; returns what was done. ``specs`` defaults to every table
+    declared under ``experiments_dir`` (given, only those tables are written, without the
+    declared figures and listings); the runs' metrics.json blocks that a table's metric
+    ``<block>.<key>`` names are read into the tidy frame; ``annotations`` ({name: {utt_id:
+    value}}, ``read_annotations``) feed the tables that test residuals per annotation value
+    (triantafyllopoulos2022 Table 4's dialogue acts)."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
-    runs = load_runs(runs_dir)
-    specs = table_specs(experiments_dir, runs) if specs is None else list(specs)
+    decls = load_all(experiments_dir) if specs is None else PaperDeclarations()
+    metrics = (declared_metrics(decls) if specs is None else
+               [e.metric for s in specs for row in s.rows for e in row.entries])
+    runs = load_runs(runs_dir, run_blocks(metrics))
+    specs = table_specs(experiments_dir, runs, decls.tables) if specs is None else list(specs)
+    figure_decls = figure_specs(experiments_dir, runs, decls.figures)
+    listing_specs = samples_specs(experiments_dir, runs, decls.samples)
     published = {}
-    for paper in dict.fromkeys(s.paper for s in specs):
+    for paper in dict.fromkeys([*(s.paper for s in specs),
+                                *(f.table.paper for f in figure_decls)]):
         path = published_path(experiments_dir, paper)
         if path.is_file():
             published[paper] = load_published(path)
@@ -145,20 +210,47 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
             files[stem] = write_table(result, out_dir, links)
             figures[stem] = figs
             results.append(result)
+    plots = {}
+    for figure in figure_decls:
+        spec = figure.table
+        for dataset in datasets_for(spec, runs):
+            result = build_table(spec, runs, published.get(spec.paper), dataset, annotations)
+            stem = spec.stem(dataset)
+            figs = (cell_figures(spec, dataset, runs, out_dir / "figures")
+                    if spec.figures else {})
+            plots[stem] = draw_figure(figure, result, out_dir / "figures" / f"{stem}.png")
+            links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
+                     for cell, kinds in figs.items()}
+            files[stem] = write_table(result, out_dir, links, {
+                f"{spec.paper} {spec.label}": plots[stem].relative_to(out_dir).as_posix()})
+            figures[stem] = figs
+            results.append(result)
+    papers = {paper: i for i, paper in enumerate(dict.fromkeys(r.spec.paper for r in results))}
+    results.sort(key=lambda r: papers[r.spec.paper])   # a paper's figures after its tables
+    listed, listing_files = [], {}
+    for listing in listing_specs:
+        for dataset in datasets_for(listing.table, runs):
+            result = listings.build_samples(listing, runs, dataset)
+            listing_files[listing.table.stem(dataset)] = listings.write_samples(result, out_dir)
+            listed.append(result)
     summary, summary_files, summary_figs = write_summary(runs, out_dir, runs_dir)
     n_runs = int(runs["run_dir"].nunique())
     index = out_dir / "README.md"
-    text = index_markdown(results, files, figures, runs_dir, out_dir, n_runs)
+    text = index_markdown(results, files, figures, runs_dir, out_dir, n_runs, plots,
+                          listed, listing_files)
     text += "\n" + summary_index(summary, summary_files, summary_figs, out_dir)
     index.write_text(text, encoding="utf-8")
     return ReportSummary(runs_dir, out_dir, n_runs, results, files, figures, index, summary,
-                         summary_files, summary_figs)
+                         summary_files, summary_figs, plots, listed, listing_files)
 
 
 def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Path]],
                    figures: dict[str, dict[str, dict[str, Path]]], runs_dir: Path,
-                   out_dir: Path, n_runs: int) -> str:
-    """The README.md of the output folder: one line per table, links to every file."""
+                   out_dir: Path, n_runs: int, plots: Mapping[str, Path] | None = None,
+                   listed: Sequence = (), listing_files: Mapping[str, Mapping[str, Path]]
+                   | None = None) -> str:
+    """The README.md of the output folder: one line per table (a declared figure's numbers
+    too), links to every file, the declared figures and listings."""
     out = ["# Regenerated paper tables", "",
            f"Written by `ser-report` from {n_runs} runs under `{runs_dir}`. Each table shows "
            "our mean ± sample std (ddof=1) over runs beside the published numbers and the "
@@ -182,8 +274,22 @@ def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Pa
         f"- {stem}, {cell}: " + ", ".join(
             f"[{kind}]({p.relative_to(out_dir).as_posix()})" for kind, p in kinds.items())
         for stem, cells in figures.items() for cell, kinds in cells.items()]
+    figure_lines += [f"- {stem}: [png]({p.relative_to(out_dir).as_posix()})"
+                     for stem, p in (plots or {}).items()]
     if figure_lines:
         out += ["## Figures", ""] + figure_lines + [""]
+    if listed:
+        out += ["## Listings", "", "| Paper | Listing | Dataset | Runs | Cells with runs | "
+                "Rows listed | Files |", "|:--|:--|:--|--:|--:|--:|:--|"]
+        for r in listed:
+            spec = r.spec.table
+            stem = spec.stem(r.dataset)
+            links = " · ".join(f"[{suffix}]({path.relative_to(out_dir).as_posix()})"
+                               for suffix, path in listing_files[stem].items())
+            have = len(r.cell_runs) - len(r.missing_cells)
+            out.append(f"| {spec.paper} | {spec.label}: {spec.title} | {r.dataset} | "
+                       f"{r.n_runs} | {have}/{len(r.cell_runs)} | {len(r.rows)} | {links} |")
+        out.append("")
     return "\n".join(out)
 
 

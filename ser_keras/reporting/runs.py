@@ -16,6 +16,12 @@ tidy frame, one per (class-or-target, metric):
 - class ``<target>`` (regression): ``mse``, ``mae``, ``ccc``, ``pearson_r`` of that target
   (``per_target``).
 
+- class ``""``, metric ``<block>.<key>``: every number of a further metrics.json block named in
+  ``blocks`` (``load_runs(root, blocks=["cascade"])``: ``cascade.corrected_share``...; a
+  nested mapping's keys joined by "."; ``null`` is NaN, text and true/false are left out).
+  Which blocks are read is declared: a table or figure metric ``<block>.<key>``
+  (``declared.run_blocks``).
+
 Each row also names its ``stratum``: "" for the whole test set, or a value of a manifest column
 the run was stratified by (``strata: [scenario]`` -> "scripted", "improvised"; the same rows
 again for that part of the test set).
@@ -32,7 +38,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -95,9 +101,10 @@ def mapping_text(mapping: Mapping | None) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted((mapping or {}).items()))
 
 
-def tidy_rows(record: dict) -> list[dict]:
+def tidy_rows(record: dict, blocks: Sequence[str] = ()) -> list[dict]:
     """The tidy rows (one per stratum x class-or-target x metric) of one parsed run record;
-    stratum "" is the whole test set, others the values of ``metrics.json``'s ``strata``."""
+    stratum "" is the whole test set, others the values of ``metrics.json``'s ``strata``;
+    the numbers of each block named in ``blocks`` are run-level rows ``<block>.<key>``."""
     run = record["run"]
     base = {key: run.get(key) for key in RUN_KEYS}
     selection = record.get("selection") or {}
@@ -110,6 +117,9 @@ def tidy_rows(record: dict) -> list[dict]:
     base.update({LABEL_PREFIX + k: v for k, v in run_labels(record).items()})
     base["run_dir"] = record["run_dir"]
     rows = _report_rows(base, "", record, record["kind"])
+    for block in blocks:
+        rows += [{**base, "stratum": "", "class": "", "metric": name, "value": value}
+                 for name, value in block_values(record.get(block), block)]
     for column, values in (record.get("strata") or {}).items():
         for stratum, report in values.items():
             if stratum and isinstance(report, Mapping) and "metrics" in report:
@@ -138,9 +148,27 @@ def _report_rows(base: dict, stratum: str, report: Mapping, kind: str) -> list[d
     return rows
 
 
-def load_runs(root: str | Path) -> pd.DataFrame:
+def block_values(block, prefix: str) -> list[tuple[str, float]]:
+    """(``<prefix>.<key>``, number) of every number in a metrics.json block, nested mappings
+    flattened with "."; ``null`` is NaN; text, lists and true/false are no numbers."""
+    if not isinstance(block, Mapping):
+        return []
+    out = []
+    for key, value in block.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            out += block_values(value, name)
+        elif value is None:
+            out.append((name, np.nan))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append((name, float(value)))
+    return out
+
+
+def load_runs(root: str | Path, blocks: Sequence[str] = ()) -> pd.DataFrame:
     """Tidy frame of every run under ``root`` (``TIDY_COLUMNS`` plus ``label_<axis>``
-    columns; empty when none).
+    columns; empty when none); ``blocks`` names further metrics.json blocks whose numbers
+    become run-level rows ``<block>.<key>`` (the module docstring).
 
     A run whose metrics.json cannot be read is skipped with a warning, so one broken or
     half-copied folder does not hide every other result.
@@ -152,7 +180,7 @@ def load_runs(root: str | Path) -> pd.DataFrame:
         except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
             warnings.warn(f"skipping run {run_dir}: {err}", stacklevel=2)
             continue
-        rows += tidy_rows(record)
+        rows += tidy_rows(record, blocks)
     labels = sorted({k for r in rows for k in r if k.startswith(LABEL_PREFIX)})
     frame = pd.DataFrame(rows, columns=[*TIDY_COLUMNS[:-5], *labels, *TIDY_COLUMNS[-5:]])
     frame["value"] = frame["value"].astype(float)

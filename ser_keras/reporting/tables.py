@@ -71,6 +71,7 @@ class Entry:
 class Row:
     labels: tuple[str, ...]    # one per spec.row_header
     entries: tuple[Entry, ...]  # one per spec.columns
+    values: tuple[tuple[str, str], ...] = ()  # (axis, value) of the row, as declared
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +103,7 @@ class TableSpec:
     figure_baselines: tuple[tuple[str, str], ...] = ()  # (cell, baseline cell) of figures
     figure_cells: tuple[str, ...] = ()  # the cells with figures (default: every cell)
     figure_select: str = "all"          # "best": figures of the seed best on validation
+    compare: bool = True       # False: Markdown and LaTeX show ours only (no paper, no Δ)
 
     @property
     def experiment_names(self) -> tuple[str, ...]:
@@ -464,17 +466,16 @@ def format_value(mean: float, std: float, decimals: int, n: int | None = None) -
 
 # === Writers ===
 
-def caption(result: TableResult) -> list[str]:
-    """Caption paragraphs (plain text) shared by the Markdown and LaTeX writers."""
-    spec, ds = result.spec, result.dataset
-    on = "every dataset" if ds == ALL_DATASETS else ds
+def dataset_lines(spec: TableSpec, ds: str, stand_ins: str = "") -> list[str]:
+    """The caption's first paragraph: which corpus the runs are on (stand-ins, synthetic, not
+    the paper's), or nothing when they are on the paper's own."""
     lines = []
-    if result.stand_ins:
-        synthetic = [c for c in SYNTHETIC_DATASETS if f"={c}" in result.stand_ins]
-        lines.append(f"Stand-in corpora ({result.stand_ins.replace(',', ', ')}): each corpus "
+    if stand_ins:
+        synthetic = [c for c in SYNTHETIC_DATASETS if f"={c}" in stand_ins]
+        lines.append(f"Stand-in corpora ({stand_ins.replace(',', ', ')}): each corpus "
                      "the paper names is read from the prepared corpus after '='"
                      + (" (synthetic: a pipeline check; our numbers are NOT comparable to "
-                        "the paper's)" if synthetic or "demo" in result.stand_ins else "")
+                        "the paper's)" if synthetic or "demo" in stand_ins else "")
                      + ".")
     elif ds == ALL_DATASETS:
         lines.append(f"Runs on every dataset of the experiment (the table's rows and columns "
@@ -484,6 +485,14 @@ def caption(result: TableResult) -> list[str]:
                      f"to the paper's, which are on {spec.dataset}.")
     elif ds != spec.dataset:
         lines.append(f"Dataset {ds}; the paper's numbers are on {spec.dataset}.")
+    return lines
+
+
+def caption(result: TableResult) -> list[str]:
+    """Caption paragraphs (plain text) shared by the Markdown and LaTeX writers."""
+    spec, ds = result.spec, result.dataset
+    on = "every dataset" if ds == ALL_DATASETS else ds
+    lines = dataset_lines(spec, ds, result.stand_ins)
     if spec.description:
         lines.append(spec.description)
     experiments = ", ".join(spec.experiment_names)
@@ -501,10 +510,11 @@ def caption(result: TableResult) -> list[str]:
         + (f"Marks ({' '.join(marks)}) are computed: two-sided independent t-tests over the "
            "seeds against the baseline the paper names (the CSV's p_values column). "
            if marks or result.entries["p_values"].astype(bool).any() else "")
-        + f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset})"
-        + (", with its marks. " if result.entries["paper_marks"].astype(bool).any() else ". ")
-        + f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
-        "(see the notes).")
+        + (f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset})"
+           + (", with its marks. " if result.entries["paper_marks"].astype(bool).any()
+              else ". ")
+           + f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
+           "(see the notes)." if spec.compare else "No published numbers are shown."))
     if result.transcripts:
         parts = sorted({p for text in result.transcripts for p in text.split(",") if p})
         lines.append("Transcripts: " + "; ".join(parts).replace("=", ": ") + ".")
@@ -528,30 +538,36 @@ def _row_labels(spec: TableSpec, r: int, blank_repeats: bool) -> list[str]:
     return labels
 
 
-def to_markdown(result: TableResult, figures: Mapping[str, Mapping[str, str]] | None = None
-                ) -> str:
+def to_markdown(result: TableResult, figures: Mapping[str, Mapping[str, str]] | None = None,
+                plots: Mapping[str, str] | None = None) -> str:
     """The table in Markdown: one pipe table per column group, then commands, notes, figures.
 
-    ``figures`` maps a cell to {kind: relative path}, e.g. {"confusion": "figures/x.png"}.
+    ``figures`` maps a cell to {kind: relative path}, e.g. {"confusion": "figures/x.png"};
+    ``plots`` maps a caption to the relative path of an image drawn from this table (a
+    declared figure), shown under the title.
     """
     spec, entries = result.spec, result.entries
     out = [f"# {_title(result)}", ""]
+    for text, path in (plots or {}).items():
+        out += [f"![{text}]({path})", ""]
     out += [f"{line}\n" for line in caption(result)]
     for group in spec.groups:
         cols = [i for i, c in enumerate(spec.columns) if c.group == group]
         if group:
             out += [f"## {group}", ""]
         header = list(spec.row_header)
+        shown = ("ours_text", "paper_text", "diff_text") if spec.compare else ("ours_text",)
         for i in cols:
             label = spec.columns[i].label
-            header += [label, f"{label} paper", f"{label} Δ"]
+            header += [label, f"{label} paper", f"{label} Δ"][:len(shown)]
         out.append("| " + " | ".join(header) + " |")
-        out.append("|" + "|".join([":--"] * len(spec.row_header) + ["--:"] * 3 * len(cols)) + "|")
+        out.append("|" + "|".join([":--"] * len(spec.row_header)
+                                  + ["--:"] * len(shown) * len(cols)) + "|")
         for r in range(len(spec.rows)):
             cells = list(spec.rows[r].labels)
             for i in cols:
                 e = entries[(entries["row"] == r) & (entries["col"] == i)].iloc[0]
-                cells += [e["ours_text"], e["paper_text"], e["diff_text"]]
+                cells += [e[k] for k in shown]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     out += _markdown_status(result)
@@ -623,6 +639,8 @@ def to_latex(result: TableResult) -> str:
     column groups, each column as Ours / Paper / Δ, then the missing-cell commands."""
     spec, entries = result.spec, result.entries
     n_lab, grouped = len(spec.row_header), spec.groups != ("",)
+    shown = ("ours_text", "paper_text", "diff_text") if spec.compare else ("ours_text",)
+    k = len(shown)
     label = f"tab:{spec.paper}-{spec.name}-{result.dataset}"
     out = [f"% {spec.paper} {spec.name} on {result.dataset}: generated by ser-report; "
            r"needs \usepackage{booktabs,graphicx}",
@@ -630,21 +648,23 @@ def to_latex(result: TableResult) -> str:
            r"\caption{" + tex_escape(_title(result) + ". " + " ".join(caption(result))) + "}",
            r"\label{" + label + "}",
            r"\resizebox{\textwidth}{!}{%",
-           r"\begin{tabular}{" + "l" * n_lab + "rrr" * len(spec.columns) + "}",
+           r"\begin{tabular}{" + "l" * n_lab + "r" * k * len(spec.columns) + "}",
            r"\toprule"]
     if grouped:
         heads, rules, start = [""] * n_lab, [], n_lab + 1
         for group in spec.groups:
-            width = 3 * sum(c.group == group for c in spec.columns)
+            width = k * sum(c.group == group for c in spec.columns)
             heads.append(r"\multicolumn{%d}{c}{%s}" % (width, tex_escape(group)))
             rules.append(r"\cmidrule(lr){%d-%d}" % (start, start + width - 1))
             start += width
         out += [" & ".join(heads) + r" \\", " ".join(rules)]
     heads = [tex_escape(h) for h in spec.row_header]
-    heads += [r"\multicolumn{3}{c}{%s}" % tex_escape(c.label) for c in spec.columns]
+    heads += [r"\multicolumn{%d}{c}{%s}" % (k, tex_escape(c.label)) if k > 1
+              else tex_escape(c.label) for c in spec.columns]
     out.append(" & ".join(heads) + r" \\")
-    out.append(" & ".join([""] * n_lab + ["Ours", "Paper", r"$\Delta$"] * len(spec.columns))
-               + r" \\")
+    if spec.compare:
+        out.append(" & ".join([""] * n_lab + ["Ours", "Paper", r"$\Delta$"] * len(spec.columns))
+                   + r" \\")
     out.append(r"\midrule")
     for r in range(len(spec.rows)):
         if r > 0 and spec.rows[r].labels[0] != spec.rows[r - 1].labels[0]:
@@ -652,7 +672,7 @@ def to_latex(result: TableResult) -> str:
         cells = [tex_escape(x) for x in _row_labels(spec, r, blank_repeats=True)]
         row = entries[entries["row"] == r].sort_values("col")
         for _, e in row.iterrows():
-            cells += [tex_escape(e[k]) for k in ("ours_text", "paper_text", "diff_text")]
+            cells += [tex_escape(e[key]) for key in shown]
         out.append(" & ".join(cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}}"]
     if result.missing_cells:
@@ -667,13 +687,14 @@ def to_latex(result: TableResult) -> str:
 
 
 def write_table(result: TableResult, out_dir: str | Path,
-                figures: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Path]:
+                figures: Mapping[str, Mapping[str, str]] | None = None,
+                plots: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Write ``<stem>.md``, ``.csv`` and ``.tex`` into ``out_dir``; returns {suffix: path}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = result.spec.stem(result.dataset)
     paths = {s: out_dir / f"{stem}.{s}" for s in ("md", "csv", "tex")}
-    paths["md"].write_text(to_markdown(result, figures), encoding="utf-8")
+    paths["md"].write_text(to_markdown(result, figures, plots), encoding="utf-8")
     to_csv_frame(result).to_csv(paths["csv"], index=False)
     paths["tex"].write_text(to_latex(result), encoding="utf-8")
     return paths
