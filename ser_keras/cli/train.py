@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from ser_keras.config import parse_input_mapping
+from ser_keras.config import parse_input_mapping, yaml_line
 from ser_keras.errors import SerKerasError
 
 
@@ -105,18 +105,10 @@ def read_config_file(path: str) -> tuple[list[str], list[str]]:
     if not isinstance(cells, dict) or not all(isinstance(v, dict) for v in cells.values()):
         raise ConfigError(f"--config {path}: cells: a mapping of cell-id patterns to "
                           "mappings of dotted keys, e.g. {'*-audio': {training.epochs: 5}}")
-    overrides = [f"{key}={_yaml_value(value)}" for key, value in data.items()]
-    cell_overrides = [f"{pattern}:{key}={_yaml_value(value)}"
+    overrides = [f"{key}={yaml_line(value)}" for key, value in data.items()]
+    cell_overrides = [f"{pattern}:{key}={yaml_line(value)}"
                       for pattern, items in cells.items() for key, value in items.items()]
     return overrides, cell_overrides
-
-
-def _yaml_value(value) -> str:
-    """A value as one line of YAML that reads back as itself (``1.0e-05``, ``[64, 128]``)."""
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
-    return text.removesuffix("\n...\n").strip()
 
 
 def experiment_overrides(args) -> tuple[list[str], list[str]]:

@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
           f"--config {best['path']}")
     print(f"  or: ser-train --experiment {args.experiment} --cells {args.cell} "
           + " ".join(result.cell_set))
+    print(f"  (add --force where {args.cell} has finished runs of its old values; the cells "
+          f"computed from its runs are redone when the experiment is run again)")
     return 0
 
 

@@ -1,22 +1,22 @@
-"""The ``hierarchical`` task: a two-level cascade of a speech and a text model per fold.
+"""The ``hierarchical`` task: a two-level cascade of speech and text models per fold.
 
-alqurashi2024 Sec. II-A, Fig. 1 and Algorithm 1 (Sec. III-C), in terms of any class set with a
-``neutral`` class (``task_options.neutral``):
+For any class set with a ``neutral`` class (``task_options.neutral``; the experiment that uses
+it, with its paper's sections, is ``experiments/alqurashi2024``):
 
-- Model 1 (stage ``level1``, speech): neutral vs every other class merged ("emotional"),
-  trained on all training samples (class set ``<set>/neutral-vs-emotional``).
-- Model 2 (stage ``emotions``, speech): the other classes (angry / happy / sad), trained and
-  selected on the emotional samples only (``<set>/without-neutral``).
-- Model 3 (stage ``text``): all classes, trained on all samples, from the transcript.
+- stage ``level1`` (Model 1): neutral vs every other class merged (``rest``, "emotional"),
+  trained on all training samples (class set ``<set>/neutral-vs-emotional``);
+- stage ``emotions`` (Model 2): the other classes, trained and selected on the non-neutral
+  samples only (``<set>/without-neutral``);
+- stage ``text`` (Model 3): all classes, trained on all samples (a text input).
 - At test, Model 2 classifies every sample that Model 1 called emotional (Model 1's errors
   included: a neutral sample it called emotional gets an emotion), and every sample Model 1
   called neutral is re-classified by Model 3 (``text: true``) or stays neutral (``text:
-  false``: the speech-only baseline "S"). With ``threshold: t`` (Algorithm 1, "Modality
-  Consistency and Confidence"), a sample Model 1 called neutral stays neutral when Model 3's
-  P(neutral) >= t, else takes Model 3's class.
+  false``: the speech-only baseline). With ``threshold: t`` (the confidence rule), a sample
+  Model 1 called neutral stays neutral when Model 3's P(neutral) >= t, else takes Model 3's
+  class (its argmax over all classes).
 
 A training cell names its stages (each a registered model with its own inputs and overrides of
-the cell's config)::
+the cell's ``training``, ``models`` and ``input_options``)::
 
     task: hierarchical
     task_options:
@@ -27,27 +27,28 @@ the cell's config)::
 
 and trains them on one fold of the cell's protocol, computed once on the cell's class set (so
 the three models see the same split). Each stage keeps its files in ``stages/<stage>/``
-(history.csv, best.weights.h5, best.json, folds.json, stage_metrics.json: its own metrics on
-its own test samples) and the run folder keeps ``stage_predictions.csv``: every stage's
-probabilities on every validation and test sample. A finished stage is not retrained when an
-interrupted job is re-run.
+(config.yaml, history.csv, best.weights.h5, best.json, folds.json, stage_predictions.csv, and
+stage_metrics.json, written last: its own metrics on its own test samples) and the run folder
+keeps ``stage_predictions.csv``: every stage's probabilities on every validation and test
+sample. A finished stage of the same config is not retrained when an interrupted job is re-run.
 
 A cell with ``task_options: {source: <training cell>, threshold: 0.3}`` (or ``text: false``)
 trains nothing: it applies its rule to the source run's saved probabilities (same fold and
-seed), so the thresholds 0.25 ... 0.40 and the baseline come from ONE set of trained models.
+seed), so every threshold and the baseline come from ONE set of trained models. It records the
+checksum of what it read; when the source is retrained, a re-run redoes it.
 
 Every cell's metrics.json has a ``cascade`` block: how many test samples Model 1 called
-neutral, how many of those were emotional, and how many of those the final prediction
-corrected (``corrected_share``: the paper's Fig. 2); ``corrected.csv`` lists them with their
-transcript and both models' predictions (its Table I). The final scores are the probabilities
-of the model that decided each sample (Model 2's over the emotions for a sample Model 1 called
-emotional, Model 3's for one it re-classified, one-hot neutral for one kept neutral), so their
-argmax is the cascade's prediction.
+neutral, how many of those were not neutral, and how many of those the final prediction
+corrected (``corrected_share``); ``corrected.csv`` lists them with their transcript and both
+models' predictions. The final scores are the probabilities of the model that decided each
+sample (Model 2's over the emotions for a sample Model 1 called emotional, Model 3's for one it
+re-classified, one-hot neutral for one kept neutral), so their argmax is the prediction.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import shutil
@@ -57,15 +58,18 @@ from typing import Any, Mapping
 import numpy as np
 
 from ser_keras import store
-from ser_keras.config import Cell, ExperimentConfig, merge
+from ser_keras.config import Cell, ExperimentConfig, dump_yaml, merge, to_dict
 from ser_keras.data import get_class_set
 from ser_keras.data.classes import one_vs_rest, without
 from ser_keras.errors import ConfigError, ProtocolError
-from ser_keras.training.runner import JobContext, Outcome, evaluate, run_dir
+from ser_keras.training.runner import (JobContext, Outcome, check_same_config, evaluate,
+                                       run_dir, yaml_dump)
 from ser_keras.training.tasks import JobInputs, SupervisedTask, selection_name
 
 STAGES = ("level1", "emotions", "text")
 STAGE_KEYS = ("model", "inputs", "overrides")
+# what a stage may set on its own: the fold, classes and corpus are the cell's
+STAGE_OVERRIDES = ("training", "models", "input_options")
 OPTION_KEYS = ("neutral", "rest", "text", "threshold", "stages", "source")
 STAGE_PREDICTIONS = "stage_predictions.csv"
 CORRECTED = "corrected.csv"
@@ -78,7 +82,7 @@ class CascadeOptions:
     neutral: str = "neutral"          # the class Model 1 separates from the rest
     rest: str = "emotional"           # the name of the merged rest (Model 1's second class)
     text: bool = True                 # Model 3 re-classifies what Model 1 called neutral
-    threshold: float | None = None    # Algorithm 1: keep neutral when P3(neutral) >= threshold
+    threshold: float | None = None    # keep neutral when P3(neutral) >= threshold
     source: str | None = None         # read this cell's trained stages instead of training
     stages: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -113,10 +117,20 @@ def cascade_options(config: ExperimentConfig, where: str) -> CascadeOptions:
                               f"with text: true... or for other cells to read); got "
                               f"{sorted(got)}")
         for stage, spec in opts.stages.items():
-            if not isinstance(spec, Mapping) or not spec.get("model") or set(spec) - set(
-                    STAGE_KEYS):
-                raise ConfigError(f"{where}.task_options.stages.{stage}: {{model: NAME, "
-                                  "inputs: {...}, overrides: {...}}}")
+            at = f"{where}.task_options.stages.{stage}"
+            if not isinstance(spec, Mapping) or not isinstance(spec.get("model"), str) or set(
+                    spec) - set(STAGE_KEYS):
+                raise ConfigError(f"{at}: {{model: NAME, inputs: {{...}}, overrides: {{...}}}}")
+            for key in ("inputs", "overrides"):
+                if not isinstance(spec.get(key) or {}, Mapping):
+                    raise ConfigError(f"{at}.{key}: a mapping, got {spec[key]!r}")
+            bad = sorted({k.split(".")[0] for k in spec.get("overrides") or {}}
+                         - set(STAGE_OVERRIDES))
+            if bad:
+                raise ConfigError(f"{at}.overrides: {bad} are the cell's (one fold, one class "
+                                  f"set for every stage); a stage sets {', '.join(STAGE_OVERRIDES)}")
+    if not isinstance(opts.neutral, str) or not isinstance(opts.rest, str):
+        raise ConfigError(f"{where}.task_options: neutral and rest are class names")
     return opts
 
 
@@ -135,6 +149,24 @@ class HierarchicalTask(SupervisedTask):
                      if isinstance(s, Mapping) and s.get("model"))
 
     @classmethod
+    def stale(cls, directory, data, plan, runs_root, fold, seed):
+        """A rule cell is redone when its source's probabilities changed (it was retrained)."""
+        source = plan.config.task_options.get("source")
+        try:
+            recorded = json.loads((directory / "folds.json").read_text()).get("source_sha256")
+        except (OSError, ValueError):
+            recorded = None
+        if source is None:
+            return None
+        path = run_dir(runs_root, data.plans[source].config, source, fold, seed) / \
+            STAGE_PREDICTIONS
+        if not path.is_file():
+            return None  # nothing to compare with; run() names the command when it is needed
+        if recorded != store.file_sha256(path):
+            return f"its source {source} was retrained since ({path})"
+        return None
+
+    @classmethod
     def check(cls, exp, config, cell, where):
         opts = cascade_options(config, where)
         if config.regression:
@@ -146,6 +178,13 @@ class HierarchicalTask(SupervisedTask):
         if opts.neutral not in classes or len(classes) < 3:
             raise ConfigError(f"{where}.task_options.neutral: {opts.neutral!r} must be one of "
                               f"at least three classes of {config.class_set} {classes}")
+        if opts.rest in classes:
+            raise ConfigError(f"{where}.task_options.rest: {opts.rest!r} names the merged "
+                              f"other classes; it must not be a class of {config.class_set}")
+        if config.training.selection_metric == "loss":
+            raise ConfigError(f"{where}.training.selection_metric: a cascade's scores are no "
+                              "posterior, so its validation value needs a metric (e.g. "
+                              "balanced_accuracy), not loss")
         if opts.source is not None:
             if opts.source not in [c.id for c in exp.cells] or opts.source == cell.id:
                 raise ConfigError(f"{where}.task_options.source: {opts.source!r} is not "
@@ -177,11 +216,14 @@ class HierarchicalTask(SupervisedTask):
         opts = cascade_options(config, f"{exp.name}.cells[{cell.id}]")
         if opts.source is not None:
             return CellPlan(cell, config)
-        class_sets = {"level1": one_vs_rest(config.class_set, opts.neutral, opts.rest),
-                      "emotions": without(config.class_set, opts.neutral),
-                      "text": config.class_set}
+        try:
+            class_sets = {"level1": one_vs_rest(config.class_set, opts.neutral, opts.rest),
+                          "emotions": without(config.class_set, opts.neutral),
+                          "text": config.class_set}
+        except ValueError as err:
+            raise ConfigError(f"{exp.name}.cells[{cell.id}].task_options: {err}") from None
         own = {k: v for k, v in cell.overrides.items()
-               if k.split(".")[0] not in ("task", "task_options")}
+               if k.split(".")[0] not in ("task", "task_options", "tune")}
         cells = []
         for stage, spec in opts.stages.items():
             overrides = merge(own, {"class_set": class_sets[stage]})
@@ -189,9 +231,14 @@ class HierarchicalTask(SupervisedTask):
             cells.append(Cell(id=f"{cell.id}.{stage}", model=spec["model"],
                               inputs=dict(spec.get("inputs") or {}), overrides=overrides,
                               labels=dict(cell.labels)))
-        # the stages are supervised cells of the experiment (its top-level task left out)
+        # the stages are supervised cells of the experiment (its top-level task left out, so
+        # the other cells carry theirs explicitly)
+        others = [dataclasses.replace(c, overrides={
+            "task": exp.task, **c.overrides,
+            "task_options": merge(exp.task_options, c.overrides.get("task_options") or {})})
+            for c in exp.cells]
         sub = dataclasses.replace(exp, task="supervised", task_options={},
-                                  cells=[*exp.cells, *cells])
+                                  cells=[*others, *cells])
         stages = {c.id.rsplit(".", 1)[1]: plan_cell(sub, c) for c in cells}
         inputs, seen = [], []
         for stage, plan in stages.items():  # every input once; a clashing name gets its stage
@@ -223,6 +270,7 @@ class HierarchicalTask(SupervisedTask):
                     f"(fold {ctx.fold_index}, seed {ctx.seed}), not finished in {source_dir}: "
                     f"ser-train --experiment {ctx.exp.name} --cells {opts.source} --folds "
                     f"{ctx.fold_index} --seeds {ctx.seed}")
+            check_same_config(source_dir, source_config, None)
             parts = read_stage_predictions(source_dir / STAGE_PREDICTIONS, classes,
                                            opts.neutral, opts.rest)
             record = json.loads((source_dir / "metrics.json").read_text())
@@ -230,7 +278,8 @@ class HierarchicalTask(SupervisedTask):
                 "fold_name", "stages", "test_speaker", "validation_speaker")}
             params = record.get("params")
             store.atomic_write_json(ctx.directory / "folds.json", {
-                "source": str(source_dir), "test": parts["test"]["ids"]})
+                "source": str(source_dir), "source_sha256": store.file_sha256(
+                    source_dir / STAGE_PREDICTIONS), "test": parts["test"]["ids"]})
         neutral = classes.index(opts.neutral)
         outcome = {}
         for part in ("validation", "test"):
@@ -277,6 +326,10 @@ class HierarchicalTask(SupervisedTask):
             directory.mkdir(parents=True, exist_ok=True)
             stage_classes = list(get_class_set(plan.config.class_set).classes)
             done = directory / STAGE_PREDICTIONS
+            model_config = to_dict(plan.model_config)
+            check_same_config(directory, plan.config, model_config)  # before reusing anything
+            store.atomic_write_text(directory / "config.yaml", dump_yaml(plan.config) + "\n"
+                                    + yaml_dump({"model_config": model_config}))
             if done.is_file() and (directory / "stage_metrics.json").is_file():
                 ctx.log(f"{ctx.cell.id} stage {stage}: trained already ({directory})")
                 probs[stage] = _read_stage_file(done, stage_classes, everything)
@@ -294,16 +347,17 @@ class HierarchicalTask(SupervisedTask):
             stage_ctx = dataclasses.replace(ctx, plan=plan, directory=directory)
             keras.utils.set_random_seed(ctx.seed)
             out = self.fit_select_predict(stage_ctx, stage_inputs, directory, everything)
+            rows = []
+            for part, (order, scores) in out.predictions.items():
+                rows += [(u, part, s) for u, s in zip(order, scores)]
+            _write_stage_file(done, stage_classes, rows)
+            # written last: its presence means the stage is done
             store.atomic_write_json(directory / "stage_metrics.json", {
                 "model": plan.cell.model, "class_set": plan.config.class_set,
                 "selection": out.selection, "params": out.params,
                 **evaluate(out.y_true, out.scores, False, stage_classes)})
             params += out.params or 0
-            shutil.rmtree(directory / "backup", ignore_errors=True)  # the stage is done
-            rows = []
-            for part, (order, scores) in out.predictions.items():
-                rows += [(u, part, s) for u, s in zip(order, scores)]
-            _write_stage_file(done, stage_classes, rows)
+            shutil.rmtree(directory / "backup", ignore_errors=True)
             probs[stage] = _read_stage_file(done, stage_classes, everything)
             ctx.log(f"{ctx.cell.id} stage {stage} ({plan.cell.model}): test "
                     f"{_headline(directory / 'stage_metrics.json')}")
@@ -320,20 +374,20 @@ class HierarchicalTask(SupervisedTask):
         return parts, info, params
 
     def write_corrected(self, ctx, ids, y, pred, called, part, classes, neutral, opts):
-        """The test samples Model 1 called neutral that were emotional and that the final
-        prediction got right (the paper's Table I), with their transcripts."""
+        """The test samples Model 1 called neutral that were not neutral and that the final
+        prediction got right, with their transcripts."""
         text_of = {r["utt_id"]: (r.get("text") or "") for r in ctx.data.rows(ctx.config.dataset)}
         text_probs = part.get("text")
-        path = ctx.directory / CORRECTED
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(CORRECTED_COLUMNS)
-            for i, u in enumerate(ids):
-                if called[i] and y[i] != neutral and pred[i] == y[i]:
-                    text_pred = (classes[int(np.argmax(text_probs[i]))]
-                                 if text_probs is not None else "")
-                    w.writerow([u, text_of.get(u, ""), opts.neutral, text_pred,
-                                classes[pred[i]], classes[y[i]]])
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(CORRECTED_COLUMNS)
+        for i, u in enumerate(ids):
+            if called[i] and y[i] != neutral and pred[i] == y[i]:
+                text_pred = (classes[int(np.argmax(text_probs[i]))]
+                             if text_probs is not None else "")
+                w.writerow([u, text_of.get(u, ""), opts.neutral, text_pred, classes[pred[i]],
+                            classes[y[i]]])
+        store.atomic_write_text(ctx.directory / CORRECTED, out.getvalue())
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,13 +436,12 @@ def cascade_counts(y, pred, called, neutral: int) -> dict:
 # Files
 # --------------------------------------------------------------------------------------------
 def _write_stage_file(path: Path, classes, rows) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["utt_id", "part", *classes])
-        for u, part, s in rows:
-            w.writerow([u, part, *(f"{v:.8g}" for v in s)])
-    tmp.replace(path)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["utt_id", "part", *classes])
+    for u, part, s in rows:
+        w.writerow([u, part, *(f"{v:.8g}" for v in s)])
+    store.atomic_write_text(path, out.getvalue())
 
 
 def _read_stage_file(path: Path, classes, wanted: Mapping[str, list[str]]):
@@ -409,15 +462,14 @@ def _read_stage_file(path: Path, classes, wanted: Mapping[str, list[str]]):
 def write_stage_predictions(path: Path, parts, classes, stage_classes) -> None:
     """Every stage's probabilities on every validation and test sample, one row each."""
     columns = [f"{s}:{c}" for s, cs in stage_classes.items() for c in cs]
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["utt_id", "part", "label", *columns])
-        for part, p in parts.items():
-            for i, u in enumerate(p["ids"]):
-                values = [v for s in stage_classes for v in p[s][i]]
-                w.writerow([u, part, classes[p["y"][i]], *(f"{v:.8g}" for v in values)])
-    tmp.replace(path)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["utt_id", "part", "label", *columns])
+    for part, p in parts.items():
+        for i, u in enumerate(p["ids"]):
+            values = [v for s in stage_classes for v in p[s][i]]
+            w.writerow([u, part, classes[p["y"][i]], *(f"{v:.8g}" for v in values)])
+    store.atomic_write_text(path, out.getvalue())
 
 
 def read_stage_predictions(path: Path, classes, neutral: str, rest: str) -> dict:

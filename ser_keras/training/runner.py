@@ -28,7 +28,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ser_keras import store
-from ser_keras.config import TRANSCRIPT, ExperimentConfig, dump_yaml, from_dict, to_dict
+from ser_keras.config import (TRANSCRIPT, ExperimentConfig, dump_yaml, flatten, from_dict,
+                              to_dict)
 from ser_keras.data import get_class_set, make_folds
 from ser_keras.data import input as data_input
 from ser_keras.data import augmented, pooled
@@ -273,10 +274,15 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     if not force and any((directory / n).exists() for n in ("metrics.json", "best.json",
                                                             "backup")):
         # Only a folder that holds training: one that failed before it is simply redone.
-        _check_same_config(directory, config, model_config)
+        check_same_config(directory, config, model_config)
+    task = TASKS.get(config.task)
     if (directory / "metrics.json").exists() and not force:
-        log(f"{cell_id} fold {fold_index} seed {seed}: done already ({directory})")
-        return None
+        stale = task.stale(directory, data, plan, Path(runs_root), fold_index, seed)
+        if stale is None:
+            log(f"{cell_id} fold {fold_index} seed {seed}: done already ({directory})")
+            return None
+        log(f"{cell_id} fold {fold_index} seed {seed}: redone, {stale}")
+        force = True
     if force and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -289,7 +295,7 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     store.atomic_write_json(directory / "versions.json", _versions())
     context = JobContext(exp, plan, fold_index, seed, directory, Path(runs_root), data,
                          strategy, log)
-    outcome = TASKS.get(config.task)().run(context)
+    outcome = task().run(context)
 
     columns = (list(config.targets) if config.regression
                else list(get_class_set(config.class_set).classes))
@@ -348,7 +354,7 @@ def _fmt(value) -> str:
 _JOB_INDEPENDENT = ("data_dir", "seeds", "folds", "tune")  # tune: ser-tune's search space
 
 
-def _check_same_config(directory: Path, config: ExperimentConfig, model_config) -> None:
+def check_same_config(directory: Path, config: ExperimentConfig, model_config) -> None:
     """A run folder holds one config: refuse to resume or skip a job made with another one."""
     import yaml
 
@@ -363,11 +369,16 @@ def _check_same_config(directory: Path, config: ExperimentConfig, model_config) 
     except ConfigError:
         pass  # an unreadable old config: compared as written, so it differs
     new = to_dict(config)
-    old_flat, new_flat = _flat(old), _flat(new)
+    for data in (old, new):  # a cell's own search space is not part of its runs either
+        for cell in data.get("cells") or []:
+            if isinstance(cell, dict) and isinstance(cell.get("overrides"), dict):
+                cell["overrides"] = {k: v for k, v in cell["overrides"].items()
+                                     if k.split(".")[0] != "tune"}
+    old_flat, new_flat = flatten(old), flatten(new)
     # model options added since: the old run has no value for them, so they cannot differ
-    old_flat.update({f"model_config.{k}": v for k, v in _flat(old_model).items()})
-    new_flat.update({f"model_config.{k}": v for k, v in _flat(model_config or {}).items()
-                     if k in _flat(old_model)})
+    old_flat.update({f"model_config.{k}": v for k, v in flatten(old_model).items()})
+    new_flat.update({f"model_config.{k}": v for k, v in flatten(model_config or {}).items()
+                     if k in flatten(old_model)})
     differ = sorted(k for k in set(old_flat) | set(new_flat)
                     if k.split(".")[0] not in _JOB_INDEPENDENT
                     and old_flat.get(k) != new_flat.get(k))
@@ -375,16 +386,6 @@ def _check_same_config(directory: Path, config: ExperimentConfig, model_config) 
         raise ConfigError(f"{directory} holds a run made with another config (differs at "
                           f"{', '.join(differ[:6])}{' ...' if len(differ) > 6 else ''}); "
                           "re-run with --force to replace it, or use another --runs folder")
-
-
-def _flat(mapping, prefix: str = "") -> dict:
-    out = {}
-    for key, value in (mapping or {}).items():
-        if isinstance(value, dict) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _job_yaml(cell_id: str, fold: int, seed: int) -> str:

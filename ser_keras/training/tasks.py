@@ -65,6 +65,13 @@ class Task:
         return CellPlan(cell, config)
 
     @classmethod
+    def stale(cls, directory: Path, data, plan, runs_root: Path, fold: int, seed: int
+              ) -> str | None:
+        """Why a finished run must be redone although its config is the same (the runs it
+        was computed from have changed since), or None: it is current."""
+        return None
+
+    @classmethod
     def models_of(cls, exp: ExperimentConfig, cell: Cell) -> tuple[str, ...]:
         """The registered models a cell of this task trains besides ``cell.model``."""
         return ()
