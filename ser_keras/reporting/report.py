@@ -189,42 +189,39 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
         else:
             warnings.warn(f"{path} not found: tables of {paper} show no published numbers",
                           stacklevel=2)
-    results, files, figures = [], {}, {}
+    results, files, figures, plots = [], {}, {}, {}
+
+    def write_one(spec, dataset, figure=None):
+        """Build one table (a declared figure's too), write it with its figures."""
+        result = build_table(spec, runs, published.get(spec.paper), dataset, annotations)
+        stem = spec.stem(dataset)
+        figs = cell_figures(spec, dataset, runs, out_dir / "figures") if spec.figures else {}
+        for group, frames in result.residuals.items():
+            order = [v for v in dict.fromkeys(
+                v for f in frames.values() for v in sorted(f["value"].unique())) if v]
+            name = group.lower().replace(" ", "_") or "all"
+            path = residual_figure(
+                frames, order, out_dir / "figures" / f"{stem}_residuals_{name}.png",
+                f"{spec.paper} {spec.label}: residuals per {spec.annotations[0]}, {group}")
+            if path is not None:
+                figs.setdefault(f"residuals ({group})", {})["boxplot"] = path
+        links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
+                 for cell, kinds in figs.items()}
+        extra = None
+        if figure is not None:
+            plots[stem] = draw_figure(figure, result, out_dir / "figures" / f"{stem}.png")
+            extra = {f"{spec.paper} {spec.label}": plots[stem].relative_to(out_dir).as_posix()}
+        files[stem] = write_table(result, out_dir, links, extra) if extra else \
+            write_table(result, out_dir, links)
+        figures[stem] = figs
+        results.append(result)
+
     for spec in specs:
         for dataset in datasets_for(spec, runs):
-            result = build_table(spec, runs, published.get(spec.paper), dataset, annotations)
-            stem = spec.stem(dataset)
-            figs = (cell_figures(spec, dataset, runs, out_dir / "figures")
-                    if spec.figures else {})
-            for group, frames in result.residuals.items():
-                order = [v for v in dict.fromkeys(
-                    v for f in frames.values() for v in sorted(f["value"].unique())) if v]
-                name = group.lower().replace(" ", "_") or "all"
-                path = residual_figure(
-                    frames, order, out_dir / "figures" / f"{stem}_residuals_{name}.png",
-                    f"{spec.paper} {spec.label}: residuals per {spec.annotations[0]}, {group}")
-                if path is not None:
-                    figs.setdefault(f"residuals ({group})", {})["boxplot"] = path
-            links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
-                     for cell, kinds in figs.items()}
-            files[stem] = write_table(result, out_dir, links)
-            figures[stem] = figs
-            results.append(result)
-    plots = {}
+            write_one(spec, dataset)
     for figure in figure_decls:
-        spec = figure.table
-        for dataset in datasets_for(spec, runs):
-            result = build_table(spec, runs, published.get(spec.paper), dataset, annotations)
-            stem = spec.stem(dataset)
-            figs = (cell_figures(spec, dataset, runs, out_dir / "figures")
-                    if spec.figures else {})
-            plots[stem] = draw_figure(figure, result, out_dir / "figures" / f"{stem}.png")
-            links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
-                     for cell, kinds in figs.items()}
-            files[stem] = write_table(result, out_dir, links, {
-                f"{spec.paper} {spec.label}": plots[stem].relative_to(out_dir).as_posix()})
-            figures[stem] = figs
-            results.append(result)
+        for dataset in datasets_for(figure.table, runs):
+            write_one(figure.table, dataset, figure)
     papers = {paper: i for i, paper in enumerate(dict.fromkeys(r.spec.paper for r in results))}
     results.sort(key=lambda r: papers[r.spec.paper])   # a paper's figures after its tables
     listed, listing_files = [], {}
