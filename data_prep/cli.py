@@ -55,6 +55,25 @@ def experiment_augmentation(name: str) -> list[str]:
     return [c.id for c in exp.cells if exp.for_cell(c).augmentation != "none"]
 
 
+def parse_feature_options(items: list[str]) -> dict[str, dict]:
+    """``["w2v2_mean.layer=6", ...]`` -> ``{"w2v2_mean": {"layer": 6}}`` (values as YAML)."""
+    import yaml
+
+
+    options: dict[str, dict] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        name, dot, option = key.strip().partition(".")
+        if not sep or not dot or not name or not option:
+            raise PrepareError(f"--feature-option {item!r}: expected SET.KEY=VALUE, e.g. "
+                               "w2v2_mean.layer=6")
+        try:
+            options.setdefault(name, {})[option] = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            raise PrepareError(f"--feature-option {item!r}: not a YAML value ({err})") from None
+    return options
+
+
 def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     from data_prep.prepare import DEFAULT_FEATURES
 
@@ -70,6 +89,10 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
     parser.add_argument("--text-encoder", default=default_encoder,
                         help="BERT checkpoint: bert-base-uncased, hf://..., a local HF "
                              "directory, or minilm-l6 (default: %(default)s)")
+    parser.add_argument("--feature-option", action="append", default=[], dest="feature_options",
+                        metavar="SET.KEY=VALUE",
+                        help="an option of one feature set, e.g. w2v2_mean.checkpoint=/dir or "
+                             "w2v2_mean.layer=6 (repeatable; recorded in the set's metadata)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes for audio (default: all cores)")
     parser.add_argument("--shard-size", type=int, default=256,
@@ -166,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = prepare(corpus, source, args.out, adapter, args.features,
                          text_encoder=args.text_encoder, workers=args.workers,
+                         feature_options=parse_feature_options(args.feature_options),
                          shard_size=args.shard_size, progress=not args.quiet, command=command,
                          augment=args.augment if augment is None else augment,
                          transcripts=args.transcripts)

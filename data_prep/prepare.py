@@ -166,6 +166,7 @@ class _Executor:
 # --------------------------------------------------------------------------------------------
 def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
             features: Sequence[str] | None = None, *, text_encoder: str | None = None,
+            feature_options: dict[str, dict] | None = None,
             workers: int | None = None, shard_size: int = store.DEFAULT_SHARD_SIZE,
             progress: bool = True, command: str | None = None,
             augment: str | augmentation.Augmentation | None = None,
@@ -177,6 +178,8 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     corpus has no transcripts; text sets asked for explicitly on such a corpus are an error.
     ``augment``: an augmentation spec (``noise:snr=20,copies=1``, see ``data_prep.augment``)
     or None; every usable utterance gets that many noisy copies (rows and features).
+    ``feature_options``: {feature set: {option: value}} passed to those sets (e.g.
+    ``{"w2v2_mean": {"checkpoint": "/dir", "layer": 6}}``; ``ser-prepare --feature-option``).
     ``transcripts``: a CSV (utt_id,text) whose text replaces the release's; None keeps the
     text of an earlier run's CSV (stored with the corpus), ``"none"`` drops it
     (``data_prep.transcripts``).
@@ -210,11 +213,20 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
     command = command or (f"ser-prepare {corpus} {source} --out {out} --features "
                           f"{','.join(features)}" + (f" --augment {augment}" if augment else "")
                           + (f" --transcripts {transcripts}" if transcripts else ""))
+    feature_options = dict(feature_options or {})
+    unknown = sorted(set(feature_options) - set(features))
+    if unknown:
+        raise PrepareError(f"--feature-option: {', '.join(unknown)} not among the feature sets "
+                           f"prepared ({', '.join(features)})")
     instances = {}
     for name in features:
         options = {"text_encoder": text_encoder} if (
             FEATURE_SETS[name].modality == "text" and text_encoder) else {}
-        instances[name] = get_feature_set(name, **options)
+        options.update(feature_options.get(name, {}))
+        try:
+            instances[name] = get_feature_set(name, **options)
+        except TypeError as err:  # an option the set does not have
+            raise PrepareError(f"--feature-option {name}: {err}") from None
     audio_sets = {n: f for n, f in instances.items() if f.modality == "audio"}
     text_sets = {n: f for n, f in instances.items() if f.modality == "text"}
     # Describe every set now: a text encoder that cannot load fails before hours of audio work.

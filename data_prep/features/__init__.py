@@ -8,6 +8,7 @@ processes on a decoded signal; text sets run in the main process on batches of t
 | openSMILE | ``smile``, ``gemaps`` | mfcc39_smile; egemaps_lld, egemaps_func, gemaps_func (one pass) |
 | librosa | ``librosa_sets`` | mfcc39, mfcc39_mean, logmel64, mel, mel_mean, chroma, chroma_mean, raw, raw_fixed, prosody8 |
 | BERT (keras-hub) | ``bert`` | bert_tokens, bert_mean |
+| wav2vec 2.0 (Keras) | ``w2v2`` | w2v2_mean |
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from data_prep.features.bert import BertMean, BertTokens
 from data_prep.features.gemaps import EGeMAPSFunc, EGeMAPSLLD, GeMAPSFunc
 from data_prep.features.librosa_sets import LIBROSA_SETS
 from data_prep.features.smile import SmileMfcc39
+from data_prep.features.w2v2 import W2V2_SETS
 
 FEATURE_SETS: dict[str, type] = {}
 
@@ -27,7 +29,7 @@ def _register(cls: type) -> None:
 
 
 for _cls in (SmileMfcc39, EGeMAPSLLD, EGeMAPSFunc, GeMAPSFunc, *LIBROSA_SETS, BertTokens,
-             BertMean):
+             BertMean, *W2V2_SETS):
     _register(_cls)
 
 

@@ -13,7 +13,7 @@ the entry's config dataclass. The registry is filled here, by explicit entries;
 ``registry.py`` has the rules. Layers and models use ``keras.layers`` / ``keras.ops`` only: the
 zoo runs on any Keras backend. Listing: ``ser-models``; one model's size: ``ser-models NAME``.
 """
-from ser_keras.models import bert, cnn14, kakuba, lstm, mlp, mmfa
+from ser_keras.models import bert, cnn14, kakuba, lstm, mlp, mmfa, wav2vec2
 from ser_keras.models.heads import output_layer
 from ser_keras.models.registry import (
     RANKS,
@@ -139,6 +139,22 @@ REGISTRY.add(ModelEntry(
     inputs=(lstm.TEXT_INPUT,), paper=lstm.PAPER, training=lstm.TRAINING,
     paper_num_classes=lstm.PAPER_NUM_CLASSES,
     description="LSTM + 2 Dense on BERT token embeddings"))
+
+# alqurashi2024: wav2vec 2.0 base fine-tuned with its CNN feature encoder frozen (Sec. II-B 2),
+# and the same from the ASR-fine-tuned base-960h (Sec. II-B 3): one builder, two checkpoints.
+REGISTRY.add(ModelEntry(
+    name="w2v2", builder=wav2vec2.build_wav2vec2_classifier,
+    config_class=wav2vec2.Wav2Vec2ClassifierConfig, inputs=(wav2vec2.AUDIO_INPUT,),
+    paper=wav2vec2.PAPER, defaults=wav2vec2.W2V2_DEFAULTS, training=wav2vec2.TRAINING,
+    paper_num_classes=wav2vec2.PAPER_NUM_CLASSES,
+    description="wav2vec 2.0 base (LibriSpeech 960 h), feature encoder frozen, projector + "
+                "masked mean pooling + linear head, on the raw waveform"))
+REGISTRY.add(ModelEntry(
+    name="w2v2-asr", builder=wav2vec2.build_wav2vec2_classifier,
+    config_class=wav2vec2.Wav2Vec2ClassifierConfig, inputs=(wav2vec2.AUDIO_INPUT,),
+    paper=wav2vec2.PAPER, defaults=wav2vec2.W2V2_ASR_DEFAULTS, training=wav2vec2.TRAINING,
+    paper_num_classes=wav2vec2.PAPER_NUM_CLASSES,
+    description="the same from wav2vec2-base-960h (ASR fine-tuned)"))
 
 # Generic baselines (no paper).
 REGISTRY.add(ModelEntry(
