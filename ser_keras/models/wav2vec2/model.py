@@ -7,6 +7,10 @@ wav2vec 2.0 base (Baevski et al. 2020), "pretrained on ... 960 hours of Librispe
 (``w2v2``: facebook/wav2vec2-base) or also "fine-tuned on 960 hours of Librispeech" for ASR
 (``w2v2-asr``: facebook/wav2vec2-base-960h), fine-tuned as classifiers with "the CNN-based
 feature encoder" frozen: "we exclusively update the parameters of the transformer blocks".
+"Base" is said in Sec. II-B 3 and inferred for II-B 2. What is frozen is what transformers'
+``freeze_feature_encoder()`` freezes (the 7 conv layers and their norms, 4.2 M parameters of
+base): the feature projection, the positional convolution and the head train with the blocks,
+as in the fine-tuning recipe the paper follows (paper is silent on those parts).
 
     >>> from ser_keras import models
     >>> model = models.build_model("w2v2", {"inputs": {"audio": {"rank": "sequence", "dim": 1}},
