@@ -68,3 +68,19 @@ def test_emodb4_keeps_the_four_emotions_of_table4(tmp_path):
     assert sorted(r["label"] for r in kept) == ["F", "N", "T", "W", "W"]  # 99a01Wa too
     assert left_out == {"label L not in emodb4": 1, "label E not in emodb4": 1,
                         **{k: v for k, v in left_out.items() if k.startswith("status")}}
+
+
+def test_derived_sets_of_a_hierarchy_resolve_by_name_and_are_never_listed():
+    from ser_keras.data.classes import CLASS_SETS, get_class_set, one_vs_rest, without
+
+    level1 = get_class_set(one_vs_rest("iemocap4", "neutral", "emotional"))
+    assert level1.classes == ("neutral", "emotional")
+    assert level1.index("exc") == 1 and level1.index("neu") == 0 and level1.index("fru") is None
+    emotions = get_class_set("iemocap4/without-neutral")   # as a saved config names it
+    assert emotions.classes == ("angry", "sad", "happy") and emotions.index("neu") is None
+    assert emotions.index("exc") == 2
+    assert not any("/" in name for name in CLASS_SETS)
+    with pytest.raises(ValueError, match="must not"):
+        one_vs_rest("iemocap4", "neutral", "happy")
+    with pytest.raises(ValueError, match="unknown class set"):
+        get_class_set("iemocap4/without-calm")

@@ -159,17 +159,26 @@ _register(ClassSet(
 # --------------------------------------------------------------------------------------------
 # Class sets derived from another (the levels of a hierarchy, alqurashi2024 Sec. II-A)
 # --------------------------------------------------------------------------------------------
+# Derived sets live apart from CLASS_SETS: they are made on demand and never listed among the
+# sets a user picks from.
+DERIVED: dict[str, ClassSet] = {}
+
+
+def _derive(class_set: ClassSet) -> None:
+    DERIVED.setdefault(class_set.name, class_set)
+
+
 def one_vs_rest(base: str, keep: str, rest: str = "emotional") -> str:
     """``<base>/<keep>-vs-<rest>``: ``keep`` against every other class of ``base`` merged into
     ``rest`` (Model 1 of a hierarchy: neutral vs emotional). Registered on first use; returns
     its name."""
     name = f"{base}/{keep}-vs-{rest}"
-    if name not in CLASS_SETS:
+    if name not in DERIVED:
         parent = get_class_set(base)
         if keep not in parent.classes or rest in parent.classes:
             raise ValueError(f"class set {name}: {keep!r} must be a class of {base} "
                              f"{parent.classes} and {rest!r} must not")
-        _register(ClassSet(name, (keep, rest),
+        _derive(ClassSet(name, (keep, rest),
                            {c: keep if v == keep else rest for c, v in parent.mapping.items()},
                            parent.corpora, f"{base} with every class but {keep} as {rest}"))
     return name
@@ -179,19 +188,21 @@ def without(base: str, drop: str) -> str:
     """``<base>/without-<drop>``: ``base`` less one class, whose codes leave the set (Model 2
     of a hierarchy is trained on the emotional samples only). Registered on first use."""
     name = f"{base}/without-{drop}"
-    if name not in CLASS_SETS:
+    if name not in DERIVED:
         parent = get_class_set(base)
         if drop not in parent.classes or parent.num_classes < 3:
             raise ValueError(f"class set {name}: {drop!r} must be one of at least three "
                              f"classes of {base} {parent.classes}")
-        _register(ClassSet(name, tuple(c for c in parent.classes if c != drop),
+        _derive(ClassSet(name, tuple(c for c in parent.classes if c != drop),
                            {c: v for c, v in parent.mapping.items() if v != drop},
                            parent.corpora, f"{base} without {drop}"))
     return name
 
 
 def get_class_set(name: str) -> ClassSet:
-    if name not in CLASS_SETS and "/" in name:  # a derived set named in a saved config
+    if name in CLASS_SETS:
+        return CLASS_SETS[name]
+    if name not in DERIVED and "/" in name:  # a derived set named in a saved config
         base, _, spec = name.partition("/")
         try:
             if spec.startswith("without-"):
@@ -202,7 +213,7 @@ def get_class_set(name: str) -> ClassSet:
         except ValueError:
             pass
     try:
-        return CLASS_SETS[name]
+        return DERIVED[name]
     except KeyError:
         raise ValueError(f"unknown class set {name!r}; known: {', '.join(sorted(CLASS_SETS))}")\
             from None
