@@ -141,8 +141,16 @@ def zero_padded(x, valid):
 def bilstm(units: int, return_sequences: bool, name: str) -> keras.layers.Bidirectional:
     """``Bidirectional(LSTM(units))``, tanh (Sec. III-B), Glorot uniform (Keras' default and
     Table 2's), concatenated directions (Keras' default merge)."""
+    # The backward layer is built here, not by Bidirectional: left to itself, Bidirectional
+    # makes it by serialising the forward LSTM and deserialising it, and inside
+    # keras.saving.load_model (an object-sharing scope keyed by id()) a reused id can hand
+    # back another object, failing now and then with "Forward layer and backward layer should
+    # have different `go_backwards` value" (seen in CI on the .keras round trip).
     return keras.layers.Bidirectional(
-        keras.layers.LSTM(units, return_sequences=return_sequences), name=name)
+        keras.layers.LSTM(units, return_sequences=return_sequences, name=f"{name}_forward"),
+        backward_layer=keras.layers.LSTM(units, return_sequences=return_sequences,
+                                         go_backwards=True, name=f"{name}_backward"),
+        name=name)
 
 
 __all__ = ["AUDIO_INPUT", "MEL_INPUT", "MULTISTREAM_NUM_CLASSES", "PAPER", "PAPER_NUM_CLASSES",
