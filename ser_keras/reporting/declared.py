@@ -63,6 +63,15 @@ by ``kind``:
   are the points of a line, ``connect`` its values joined, in that order (the others are
   reference points, one marker per value, labelled); ``panels`` the row axes with one panel
   per value; the remaining row axes make one line each.
+- ``roc``: per-class one-vs-rest ROC curves from the runs' ``predictions.csv`` (ho2020
+  Figs. 4-7). ``rows`` end with ``class`` (the classes drawn, in order); the other row axes
+  pick the cells, one PNG per cell: ``figures/<paper>_<name>_<dataset>_<cell>.png``, the
+  mean curve over the cell's runs (folds x seeds; TPR interpolated on 101 FPR points) with a
+  ±1 std band per class, "class (AUC mean ± std)" in the legend (ddof=1), beside it
+  ``..._<cell>_auc.md`` / ``.csv`` (per class AUC mean, std, runs used and skipped: a run
+  whose truths lack the class is skipped for it). Its one column reads ``roc_auc`` (the
+  runs' metrics.json per-class AUC: the table ``<paper>_<name>_<dataset>.md``, with the
+  missing-cell commands).
 
 ``samples:`` declares listings: the rows of a per-run CSV ``file`` (``corrected.csv``) of
 the cells the row axes name (``rows``, ``axes``, ``display``, ``headers``, ``experiment``,
@@ -102,7 +111,7 @@ from ser_keras.reporting.runs import CLASS_STATS, LABEL_PREFIX, WEIGHTED
 from ser_keras.reporting.tables import (AGGREGATES, KINDS, RESIDUAL_STATS, SELECTS, Column,
                                         Entry, Row, TableSpec)
 
-FIGURE_KINDS = ("bars", "curve")
+FIGURE_KINDS = ("bars", "curve", "roc")
 
 TABLES_FILE = "tables.yaml"
 RUN_BLOCK_SEPARATOR = "."  # a metric "<block>.<key>" reads a number of a metrics.json block
@@ -423,7 +432,8 @@ class TableDecl:
 class FigureDecl(TableDecl):
     """A declared figure: a table (every key of ``TableDecl``; its rows are the figure's
     positions, its columns the values drawn, and it is written as a table too) drawn as
-    ``kind``: ``bars`` (one group of bars per row) or ``curve`` (points joined by lines)."""
+    ``kind``: ``bars`` (one group of bars per row), ``curve`` (points joined by lines) or
+    ``roc`` (per-class ROC curves of each cell, mean ± std over its runs)."""
 
     kind: str = "bars"
     bars: list[str] = dataclasses.field(default_factory=list)  # headers drawn; [] = every column
@@ -445,6 +455,16 @@ class FigureDecl(TableDecl):
         if len(set(headers)) != len(headers):
             raise ConfigError(f"{where}.columns: a header is used twice ({headers})")
         curve_keys = [k for k in ("x", "y", "points", "connect", "panels") if getattr(self, k)]
+        if self.kind == "roc":
+            extra = curve_keys + [k for k in ("bars", "rest") if getattr(self, k)]
+            if extra:
+                raise ConfigError(f"{where}: {extra} are no keys of kind roc")
+            if not self.rows or self.rows[-1] != CLASS_AXIS or self.weighted_average:
+                raise ConfigError(f"{where}.rows: kind roc needs {CLASS_AXIS!r} as the last "
+                                  "row axis (without weighted_average)")
+            if len(self.columns) != 1 or self.columns[0].metric != "roc_auc":
+                raise ConfigError(f"{where}.columns: kind roc has one column, metric roc_auc")
+            return
         if self.kind == "bars":
             if curve_keys:
                 raise ConfigError(f"{where}: {curve_keys} are keys of kind curve")

@@ -6,6 +6,9 @@ and the charts of declared figures from their tables' numbers.
   and count.
 - ROC curves (ho2020 Figs. 4-7): ``predictions.csv`` of every run pooled, one curve per class
   (that class against the rest) from ``sklearn.metrics.roc_curve`` / ``auc``.
+- ``run_roc_bands`` / ``roc_band_figure``: a declared figure of kind ``roc`` (ho2020
+  Figs. 4-7 as drawn): per class the ROC of each run, its TPR interpolated on a common FPR
+  grid, drawn as the mean curve over runs with a ±1 std band, AUC mean ± std in the legend.
 - ``bar_chart`` / ``curve_chart``: a declared figure (``tables.yaml`` ``figures:``) drawn from
   plain numbers (the report passes its table's means, stds and published values).
 
@@ -306,4 +309,129 @@ def curve_chart(panels: Mapping[str, Sequence[Curve]], path: str | Path, title: 
                       ax.get_legend_handles_labels()[1] + list(markers), fontsize=6)
     axes[0].set_ylabel(ylabel, fontsize=8)
     fig.suptitle(textwrap.fill(title, int(40 + 45 * max(len(panels), 1))), fontsize=9)
+    return _save(fig, path)
+
+
+# --- per-class ROC curves, mean ± std over runs (kind: roc) ----------------------------------
+
+ROC_GRID = np.linspace(0.0, 1.0, 101)   # the common false positive rates of the mean curves
+
+
+@dataclasses.dataclass(frozen=True)
+class RocBand:
+    """One class's one-vs-rest ROC over runs: per run (that has the class in its truths and
+    some other class too) its AUC and its TPR interpolated on ``ROC_GRID``; ``skipped``
+    counts the runs without it (or with nothing else), left out of the mean."""
+
+    name: str
+    aucs: tuple[float, ...]
+    tprs: np.ndarray           # (runs, len(ROC_GRID))
+    skipped: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.aucs)
+
+    @property
+    def auc_mean(self) -> float:
+        return float(np.mean(self.aucs)) if self.aucs else float("nan")
+
+    @property
+    def auc_std(self) -> float:
+        return float(np.std(self.aucs, ddof=1)) if len(self.aucs) > 1 else float("nan")
+
+    @property
+    def tpr_mean(self) -> np.ndarray:
+        return self.tprs.mean(axis=0) if self.n else np.full(ROC_GRID.shape, np.nan)
+
+    @property
+    def tpr_std(self) -> np.ndarray:
+        return (self.tprs.std(axis=0, ddof=1) if self.n > 1
+                else np.full(ROC_GRID.shape, np.nan))
+
+
+def run_roc_bands(classes: Sequence[str], frames: Sequence[pd.DataFrame],
+                  grid: np.ndarray = ROC_GRID) -> list[RocBand]:
+    """Per class the ROC of every run's predictions.csv frame (``true``, ``prob_<class>``):
+    ``roc_auc_score`` and ``np.interp(grid, fpr, tpr)`` of ``roc_curve`` per run; a run whose truths lack the class (or hold
+    only it) is skipped for that class and counted."""
+    bands = []
+    for cls in classes:
+        aucs, tprs, skipped = [], [], 0
+        for frame in frames:
+            column = f"prob_{cls}"
+            if column not in frame.columns or "true" not in frame.columns:
+                raise ValueError(f"predictions lack the column {column!r} or 'true'")
+            positives = (frame["true"].astype(str) == cls).to_numpy()
+            if not 0 < positives.sum() < len(positives):
+                skipped += 1
+                continue
+            scores = frame[column].to_numpy(float)
+            fpr, tpr, _ = skm.roc_curve(positives, scores)
+            curve = np.interp(grid, fpr, tpr)
+            aucs.append(float(skm.roc_auc_score(positives, scores)))
+            tprs.append(curve)
+        bands.append(RocBand(cls, tuple(aucs),
+                             np.asarray(tprs, float).reshape(len(tprs), len(grid)), skipped))
+    return bands
+
+
+def roc_band_table(bands: Sequence[RocBand]) -> pd.DataFrame:
+    """One row per class: AUC mean and std (ddof=1) over the runs, runs used and skipped."""
+    return pd.DataFrame({"class": [b.name for b in bands],
+                         "auc_mean": [b.auc_mean for b in bands],
+                         "auc_std": [b.auc_std for b in bands],
+                         "runs": [b.n for b in bands],
+                         "runs_skipped": [b.skipped for b in bands]})
+
+
+def _auc_text(band: RocBand) -> str:
+    if not band.n:
+        return "no run has it"
+    if band.n == 1:
+        return f"{band.auc_mean:.3f}, 1 run"
+    return f"{band.auc_mean:.3f} ± {band.auc_std:.3f}"
+
+
+def write_roc_band_table(bands: Sequence[RocBand], stem: str | Path, title: str,
+                         caption: str) -> dict[str, Path]:
+    """``<stem>.md`` and ``<stem>.csv``: the per-class AUC numbers of a ROC figure."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    frame = roc_band_table(bands)
+    paths = {"auc_md": stem.with_name(stem.name + ".md"),
+             "auc_csv": stem.with_name(stem.name + ".csv")}
+    frame.to_csv(paths["auc_csv"], index=False, float_format="%.6f")
+    lines = [f"# {title}", "", caption, "", "| Class | AUC (mean ± std) | Runs | Skipped |",
+             "|:--|--:|--:|--:|"]
+    lines += [f"| {b.name} | {_auc_text(b)} | {b.n} | {b.skipped} |" for b in bands]
+    paths["auc_md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
+def roc_band_figure(bands: Sequence[RocBand], path: str | Path, title: str,
+                    caption: str) -> Path:
+    """Per class the mean ROC curve over runs with a ±1 std band (clipped to [0, 1]); the
+    legend reads "class (AUC mean ± std)"."""
+    fig = _figure((5.4, 5.2))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    for i, band in enumerate(bands):
+        color = f"C{i % 10}"
+        if not band.n:
+            ax.plot([], [], color=color, label=f"{band.name} (no run has it)")
+            continue
+        mean = band.tpr_mean
+        ax.plot(ROC_GRID, mean, color=color, linewidth=1.3,
+                label=f"{band.name} (AUC {_auc_text(band)})")
+        if band.n > 1:
+            std = band.tpr_std
+            ax.fill_between(ROC_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
+                            color=color, alpha=0.15, linewidth=0)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(textwrap.fill(title, 70) + "\n" + textwrap.fill(caption, 80), fontsize=8)
+    ax.legend(loc="lower right", fontsize=7)
     return _save(fig, path)

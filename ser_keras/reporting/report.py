@@ -9,6 +9,8 @@ command line); call it from a notebook the same way. The tables are those declar
     figures/<paper>_<table>_<dataset>_<cell>_confusion.png, ..._roc.png
     <paper>_<figure>_<dataset>.md / .csv / .tex    a declared figure's numbers, as a table
     figures/<paper>_<figure>_<dataset>.png          ... and the figure (bars or curves)
+    figures/<paper>_<figure>_<dataset>_<cell>.png   kind roc: one per cell, and its
+    figures/<paper>_<figure>_<dataset>_<cell>_auc.md / .csv   per-class AUC numbers
     <paper>_<listing>_<dataset>.md / .csv          a declared listing (rows of a run file)
     runs_summary.md / .csv                          every run set under the runs root
     figures/runs_<run set>_confusion.png            one per classification run set
@@ -28,7 +30,8 @@ from ser_keras.reporting.declared import (FigureSpec, PaperDeclarations, declare
                                           figure_specs, load_all, run_blocks, samples_specs,
                                           table_specs)
 from ser_keras.reporting.figures import (Bars, Curve, bar_chart, confusion_figure,
-                                         curve_chart, residual_figure, roc_figure)
+                                         curve_chart, residual_figure, roc_band_figure,
+                                         roc_figure, run_roc_bands, write_roc_band_table)
 from ser_keras.reporting.published import load_published, published_path
 from ser_keras.reporting.runs import load_runs
 from ser_keras.reporting.summary import write_summary
@@ -96,6 +99,47 @@ def cell_figures(spec: TableSpec, dataset: str, runs: pd.DataFrame, figures_dir:
         roc = roc_figure(run_dirs, figures_dir / f"{stem}_roc.png", f"{title}: ROC one-vs-rest")
         if roc is not None:
             written[cell]["roc"] = roc
+    return written
+
+
+def roc_figures(figure: FigureSpec, dataset: str, runs: pd.DataFrame, figures_dir: Path
+                ) -> dict[str, dict[str, Path]]:
+    """A declared ``roc`` figure: per cell with runs on ``dataset`` its PNG (mean ROC curve
+    per class over the runs, ±1 std band) and its per-class AUC table (.md, .csv)."""
+    decl, spec = figure.decl, figure.table
+    mine = table_runs(spec, runs, dataset)[0]
+    classes = decl.values("class")
+    written: dict[str, dict[str, Path]] = {}
+    for cell in spec.cells:
+        own = mine[mine["cell"] == cell].drop_duplicates("run_dir")
+        if own.empty or own["kind"].iloc[0] != "classification":
+            continue
+        frames, lacking = [], 0
+        for run_dir in sorted(own["run_dir"]):
+            path = Path(run_dir) / "predictions.csv"
+            if path.is_file():
+                frames.append(pd.read_csv(path, dtype={"true": str}))
+            else:
+                lacking += 1
+        if not frames:
+            continue
+        bands = run_roc_bands(classes, frames)
+        folds, seeds = own["fold"].nunique(), own["seed"].nunique()
+        caption = (f"Mean ROC curve over {len(frames)} runs ({folds} fold(s) x {seeds} "
+                   f"seed(s)), ±1 std band; AUC mean ± std (ddof=1) over those runs")
+        if lacking:
+            caption += f"; {lacking} run(s) without predictions.csv left out"
+        skipped = [f"{b.name} ({b.skipped})" for b in bands if b.skipped]
+        if skipped:
+            caption += f"; runs skipped for a class absent from their truths: " \
+                       f"{', '.join(skipped)}"
+        caption += "."
+        stem = f"{spec.stem(dataset)}_{cell}"
+        title = f"{spec.paper} {spec.label}: {spec.title}, {cell}, {dataset}"
+        written[cell] = {"roc": roc_band_figure(bands, figures_dir / f"{stem}.png", title,
+                                                caption)}
+        written[cell].update(write_roc_band_table(bands, figures_dir / f"{stem}_auc", title,
+                                                  caption))
     return written
 
 
@@ -208,7 +252,11 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
         links = {cell: {kind: p.relative_to(out_dir).as_posix() for kind, p in kinds.items()}
                  for cell, kinds in figs.items()}
         extra = None
-        if figure is not None:
+        if figure is not None and figure.decl.kind == "roc":
+            figs.update(roc_figures(figure, dataset, runs, out_dir / "figures"))
+            links = {cell: {kind: p.relative_to(out_dir).as_posix()
+                            for kind, p in kinds.items()} for cell, kinds in figs.items()}
+        elif figure is not None:
             plots[stem] = draw_figure(figure, result, out_dir / "figures" / f"{stem}.png")
             extra = {f"{spec.paper} {spec.label}": plots[stem].relative_to(out_dir).as_posix()}
         files[stem] = write_table(result, out_dir, links, extra) if extra else \
