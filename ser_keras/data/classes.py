@@ -211,7 +211,7 @@ def get_class_set(name: str) -> ClassSet:
                 keep, rest = spec.split("-vs-", 1)
                 one_vs_rest(base, keep, rest)
         except ValueError:
-            pass
+            pass  # not derivable: reported as an unknown class set just below
     try:
         return DERIVED[name]
     except KeyError:

@@ -64,7 +64,7 @@ from ser_keras.data.classes import one_vs_rest, without
 from ser_keras.errors import ConfigError, ProtocolError
 from ser_keras.training.runner import (JobContext, Outcome, check_same_config, evaluate,
                                        run_dir, yaml_dump)
-from ser_keras.training.tasks import JobInputs, SupervisedTask, selection_name
+from ser_keras.training.tasks import JobInputs, SupervisedTask, finished_run, selection_name
 
 STAGES = ("level1", "emotions", "text")
 STAGE_KEYS = ("model", "inputs", "overrides")
@@ -262,14 +262,9 @@ class HierarchicalTask(SupervisedTask):
             source_dir = None
         else:
             source_config = ctx.data.plans[opts.source].config
-            source_dir = run_dir(ctx.runs_root, source_config, opts.source, ctx.fold_index,
-                                 ctx.seed)
-            if not (source_dir / "metrics.json").is_file():
-                raise ProtocolError(
-                    f"{ctx.cell.id} applies its rule to the trained stages of {opts.source} "
-                    f"(fold {ctx.fold_index}, seed {ctx.seed}), not finished in {source_dir}: "
-                    f"ser-train --experiment {ctx.exp.name} --cells {opts.source} --folds "
-                    f"{ctx.fold_index} --seeds {ctx.seed}")
+            source_dir = finished_run(ctx, opts.source, ctx.seed,
+                                      f"{ctx.cell.id} applies its rule to the trained stages "
+                                      f"of {opts.source}")
             check_same_config(source_dir, source_config, None)
             parts = read_stage_predictions(source_dir / STAGE_PREDICTIONS, classes,
                                            opts.neutral, opts.rest)

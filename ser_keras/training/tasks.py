@@ -296,6 +296,19 @@ class SupervisedTask(Task):
                        best, params, inputs.fold_record, validation, predictions)
 
 
+def finished_run(ctx: JobContext, source: str, seed: int, what: str) -> Path:
+    """The run folder of cell ``source`` (this job's fold, ``seed``), finished; else a
+    ProtocolError ``"<what> (fold F, seed S) ... : <the command that runs it>"``."""
+    directory = run_dir(ctx.runs_root, ctx.data.plans[source].config, source, ctx.fold_index,
+                        seed)
+    if not (directory / "metrics.json").is_file():
+        raise ProtocolError(
+            f"{what} (fold {ctx.fold_index}, seed {seed}), not finished in {directory}: "
+            f"ser-train --experiment {ctx.exp.name} --cells {source} --folds "
+            f"{ctx.fold_index} --seeds {seed}")
+    return directory
+
+
 def start_at_the_mean(model, targets) -> None:
     """Start a regression head at the training fold's mean target (its bias; the papers give
     no initialisation): a zero-mean head facing ratings of 1-7 makes the first MSE steps huge,
@@ -402,13 +415,8 @@ class EvaluateTask(SupervisedTask):
         import keras
 
         source = ctx.config.task_options["source"]
-        source_config = ctx.data.plans[source].config
-        directory = run_dir(ctx.runs_root, source_config, source, ctx.fold_index, ctx.seed)
-        if not (directory / "metrics.json").is_file():
-            raise ProtocolError(
-                f"{ctx.cell.id} tests the model of {source} (fold {ctx.fold_index}, seed "
-                f"{ctx.seed}), not finished in {directory}: ser-train --experiment "
-                f"{ctx.exp.name} --cells {source} --folds {ctx.fold_index} --seeds {ctx.seed}")
+        directory = finished_run(ctx, source, ctx.seed,
+                                 f"{ctx.cell.id} tests the model of {source}")
         keras.utils.set_random_seed(ctx.seed)
         inputs = self.build_inputs(ctx)
         config = ctx.config
@@ -522,15 +530,9 @@ class LateFusionTask(Task):
                    else get_class_set(config.class_set).classes)
         runs, validations = [], []
         for source in sources:
-            source_config = ctx.data.plans[source].config
-            directory = run_dir(ctx.runs_root, source_config, source, ctx.fold_index,
-                                seeds[source])
-            if not (directory / "metrics.json").is_file():
-                raise ProtocolError(
-                    f"late fusion {ctx.cell.id} needs the finished run of {source} (fold "
-                    f"{ctx.fold_index}, seed {seeds[source]}) in {directory}: ser-train "
-                    f"--experiment {ctx.exp.name} --cells {source} --folds {ctx.fold_index} "
-                    f"--seeds {seeds[source]}")
+            directory = finished_run(ctx, source, seeds[source],
+                                     f"late fusion {ctx.cell.id} needs the finished run of "
+                                     f"{source}")
             runs.append((directory, *read_predictions(directory / "predictions.csv", columns,
                                                       config.regression)))
             path = directory / VALIDATION_PREDICTIONS
