@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -27,9 +28,11 @@ from typing import Any, Mapping
 import yaml
 
 from ser_keras.errors import ConfigError
+from ser_keras.store import MANIFEST_COLUMNS
 
 CLASSES_TARGET = "classes"                               # targets: [classes] -> the class set
 CONTINUOUS_TARGETS = ("valence", "arousal", "dominance")  # manifest columns a model can regress
+SCORE_NAME = re.compile(r"[a-z][a-z0-9_]*")                  # ... or a name of its ``scores``
 TRANSCRIPT = "transcript"                                # input source: the manifest's text
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -394,10 +397,16 @@ class ExperimentConfig:
             raise ConfigError(f"{where}.augmentation: {self.augmentation!r}; known: "
                               f"{', '.join(AUGMENTATION_MODES)}")
         if self.targets != [CLASSES_TARGET]:
-            bad = [t for t in self.targets if t not in CONTINUOUS_TARGETS]
-            if bad or not self.targets:
+            # a continuous target: a dimension column, or a name of the manifest's scores
+            # (CMU-MOSEI's emotion intensities), which only the manifest can confirm
+            bad = [t for t in self.targets if not SCORE_NAME.fullmatch(str(t))
+                   or t == CLASSES_TARGET
+                   or (t in MANIFEST_COLUMNS and t not in CONTINUOUS_TARGETS)]
+            if bad or not self.targets or len(set(self.targets)) != len(self.targets):
                 raise ConfigError(f"{where}.targets: {self.targets}; use [{CLASSES_TARGET}] or "
-                                  f"a list of {list(CONTINUOUS_TARGETS)}")
+                                  f"distinct names of {list(CONTINUOUS_TARGETS)} or of the "
+                                  "manifest's scores (CMU-MOSEI: happy, sad, anger, surprise, "
+                                  "disgust, fear)")
         if self.test_split is not None and not self.test_split.strip():
             raise ConfigError(f"{where}.test_split: a split name (e.g. test) or null")
         for name, options in self.input_options.items():

@@ -54,12 +54,18 @@ MANIFEST_COLUMNS = (
     "utt_id", "corpus", "audio_path", "start_s", "end_s", "duration_s", "sample_rate",
     "speaker", "gender", "session", "dialog", "scenario", "text", "label",
     "valence", "arousal", "dominance", "split", "status", "source_id", "augmentation",
+    "scores",
 )
 # Columns a manifest may lack: manifests written before augmentation existed have neither, and
 # a manifest without augmented copies is written without them (same bytes, same hash as before:
 # an existing store is not rebuilt by re-running ser-prepare). read_manifest fills them empty.
 # source_id: the utt_id an augmented copy was made from; augmentation: how (noise:snr=20:k=1).
-OPTIONAL_COLUMNS = ("source_id", "augmentation")
+# scores: a corpus's per-utterance scores beyond valence/arousal/dominance, "name=value" pairs
+# joined by ";" in the corpus's order (CMU-MOSEI's six emotion intensities 0-3:
+# "happy=1;sad=0.3333;anger=0;surprise=0;disgust=0;fear=0"); read with parse_scores. A
+# regression target that is no manifest column names a score (ser_keras.data.input).
+OPTIONAL_COLUMNS = ("source_id", "augmentation", "scores")
+SCORE_SEPARATOR, SCORE_ASSIGN = ";", "="
 STATUS_OK = "ok"
 DEFAULT_SHARD_SIZE = 256
 
@@ -143,6 +149,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if np.isfinite(value) else ""
     return str(value)
+
+
+def format_scores(scores) -> str:
+    """The ``scores`` cell of ``{name: value}`` (in its order; "" for none)."""
+    def number(value) -> str:  # six decimals: MOSEI's intensities are thirds
+        value = float(value)
+        return f"{value:.6f}".rstrip("0").rstrip(".") if np.isfinite(value) else "nan"
+
+    return SCORE_SEPARATOR.join(f"{name}{SCORE_ASSIGN}{number(value)}"
+                                for name, value in dict(scores or {}).items())
+
+
+def parse_scores(text: str, where: str = "scores") -> dict[str, float]:
+    """``{name: value}`` of a ``scores`` cell, in its order; ValueError naming ``where``."""
+    out: dict[str, float] = {}
+    for item in (text or "").split(SCORE_SEPARATOR):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition(SCORE_ASSIGN)
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{where}: {item!r} is not name=value") from None
+    return out
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from data_prep.errors import SourceError
 from data_prep.prepare import _check
 from mini_corpora_av import (build_meld, build_mosei, build_msp_podcast, write_corrupt_mp4,
                              write_mp4)
+from ser_keras import store
 from ser_keras.store import MANIFEST_COLUMNS
 
 
@@ -189,6 +190,11 @@ def test_mosei_scan(tmp_path):
     assert (r["start_s"], r["end_s"], r["valence"], r["dialog"], r["split"]) == (
         2.0, 4.0, -2.0, "vidA", "train")
     assert r["text"] == "i am NOT happy"
+    # the six intensities kept beside the single label, in the .csd order, unrounded
+    assert store.parse_scores(r["scores"]) == {"happy": 0, "sad": 0, "anger": 2.0,
+                                               "surprise": 0, "disgust": 2.0, "fear": 0}
+    assert store.parse_scores(rows["vidA_1"]["scores"])["sad"] == pytest.approx(0.33, 1e-6)
+    assert rows["vidA_t4000"]["label"] == "none" and rows["vidA_t4000"]["scores"]
     assert rows["vidA_1"]["text"] == "hello there friends"
     assert rows["vid_B-1_t3000"]["split"] == "validation"
     assert rows["vidC_t0"]["split"] == "test"
@@ -249,7 +255,6 @@ def _prepare_msp(source, out, tiny_bert, *extra, features="logmel64,bert_mean"):
 def _msp_state(out):
     import json
 
-    from ser_keras import store
 
     rows = {r["utt_id"]: r for r in store.read_manifest(store.manifest_path(out, "msp-podcast"))}
     report = json.loads((out / "msp-podcast" / "prepare_report.json").read_text())

@@ -204,3 +204,19 @@ def test_continuous_targets_skip_rows_without_values(fake):
     feeds = [InputFeed("audio", "vector", [sets["vec_feats"]])]
     batches, ids = _batches(feeds, values)
     np.testing.assert_allclose(batches[0][1][0], values[ids[0]], rtol=1e-6)
+
+
+def test_continuous_targets_read_the_manifest_scores():
+    rows = [{"utt_id": "a", "corpus": "mosei", "valence": "1.5",
+             "scores": "happy=1;sad=0.333333;anger=0"},
+            {"utt_id": "b", "corpus": "mosei", "valence": "", "scores": "happy=0;sad=2;anger=0"},
+            {"utt_id": "c", "corpus": "mosei", "valence": "0", "scores": ""}]
+    values, lacking = data_input.continuous_targets(rows, ["happy", "sad"])
+    assert values == {"a": [1.0, 0.333333], "b": [0.0, 2.0]}
+    assert set(lacking) == {"c"}
+    # a dimension column and a score together
+    values, _ = data_input.continuous_targets(rows, ["valence", "sad"])
+    assert values == {"a": [1.5, 0.333333]}
+    with pytest.raises(ConfigError, match=r"targets \['joy'\]: no manifest column or score of "
+                                          r"mosei .*scores: anger, happy, sad"):
+        data_input.continuous_targets(rows, ["happy", "joy"])

@@ -63,7 +63,9 @@ def test_losses_by_name_and_the_ccc_loss_value():
     assert float(total(y, p)) == pytest.approx(expected + 0.5 * np.mean((y - p) ** 2), rel=1e-5)
     with pytest.raises(ConfigError, match="classification loss"):
         build_loss(LossConfig("cross_entropy"), regression=True)
-    assert set(LOSSES.names()) == {"ccc", "cross_entropy", "mse", "sum"}
+    mae = build_loss(LossConfig("l1"), regression=True)       # alias of mae (L1)
+    assert float(mae(y, p)) == pytest.approx(np.mean(np.abs(y - p)), rel=1e-5)
+    assert set(LOSSES.names()) == {"ccc", "cross_entropy", "mae", "mse", "sum"}
 
 
 def test_class_weights_inverse_frequency_and_relative_to_the_smallest():

@@ -24,6 +24,10 @@ Written to the manifest:
   reduced them): the emotion with the largest score among those > 0; ties broken by the
   order happy, sad, anger, surprise, disgust, fear (the .csd column order); a segment with no
   score > 0 gets ``none`` (status stays ``ok``; protocols choose the classes they use).
+- ``scores``: the six emotion intensities 0..3 as they are (``happy=1;sad=0.333333;anger=0;
+  surprise=0;disgust=0;fear=0``, .csd order): regression targets (``targets: [happy, sad,
+  anger, surprise, disgust, fear]``, ho2020 Table 7's MAE) and other readings of "six
+  emotions" (ser_keras.reporting.corpus) use them; the single label above is one reading.
 - ``valence``: the sentiment score (-3..3, not the 1-7 scale of other corpora);
   arousal/dominance empty. ``speaker``/``gender``: empty (MOSEI gives no speaker ids; one
   speaker per video in practice, the video id is in ``dialog``).
@@ -41,6 +45,7 @@ import numpy as np
 
 from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
+from ser_keras.store import format_scores
 
 NAME = "mosei"
 LABEL_FILE = "CMU_MOSEI_Labels.csd"
@@ -221,6 +226,7 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
             else:
                 row["valence"] = float(values[0])
                 row["label"] = reduce_emotions(values[1:])
+                row["scores"] = format_scores(zip(EMOTIONS, values[1:]))
             if video not in wavs:
                 row["status"] = "missing_audio"
             rows[utt_id] = row

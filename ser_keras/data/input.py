@@ -341,11 +341,28 @@ def label_indices(rows: Sequence[dict], class_set: ClassSet) -> dict[str, int]:
 
 def continuous_targets(rows: Sequence[dict], columns: Sequence[str]
                        ) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """utt_id -> [values of ``columns``] for rows that have them all, and why others do not."""
+    """utt_id -> [values of ``columns``] for rows that have them all, and why others do not.
+
+    A column is a manifest column (valence, arousal, dominance) or, when no such column
+    exists, a name of the manifest's ``scores`` (CMU-MOSEI's emotion intensities: happy ...).
+    A name that no row has anywhere is a ConfigError naming what the rows do have."""
+    columns = list(columns)
+    named = set()
+    for row in rows:
+        named |= set(store.parse_scores(row.get("scores") or "", row.get("utt_id", "?")))
+    unknown = [c for c in columns if c not in store.MANIFEST_COLUMNS and c not in named]
+    if unknown and rows:
+        have = ", ".join(sorted(named)) or "none"
+        raise ConfigError(f"targets {unknown}: no manifest column or score of "
+                          f"{rows[0].get('corpus', 'the corpus')} (valence, arousal, "
+                          f"dominance; scores: {have})")
     values, lacking = {}, {}
     for row in rows:
+        scores = store.parse_scores(row.get("scores") or "", row.get("utt_id", "?")) \
+            if any(c not in store.MANIFEST_COLUMNS for c in columns) else {}
         try:
-            vector = [float(row.get(c) or "nan") for c in columns]
+            vector = [float(row.get(c) or "nan") if c in store.MANIFEST_COLUMNS
+                      else float(scores.get(c, math.nan)) for c in columns]
         except ValueError:
             vector = [math.nan]
         if all(math.isfinite(v) for v in vector):

@@ -4,7 +4,7 @@
     weights = class_weights(training.loss, counts=[120, 80, 40, 60])   # or None
 
 Losses (``LOSSES``): ``cross_entropy`` (sparse categorical, on softmax outputs), ``mse``
-(mean squared error over the targets), ``ccc`` (1 - the concordance correlation coefficient
+(mean squared error over the targets), ``mae`` (alias ``l1``: mean absolute error), ``ccc`` (1 - the concordance correlation coefficient
 averaged over the targets, computed on each batch), and ``sum``: the weighted sum of
 ``terms`` (``[{name: ccc, weight: 1.0}, {name: mse, weight: 0.5}]``), the multi-task loss.
 
@@ -85,6 +85,8 @@ LOSSES.add("cross_entropy", LossEntry(
     "sparse categorical cross-entropy on softmax probabilities"), aliases=("ce",))
 LOSSES.add("mse", LossEntry("mse", "regression", lambda: keras.losses.MeanSquaredError(),
                             "mean squared error over the targets"))
+LOSSES.add("mae", LossEntry("mae", "regression", lambda: keras.losses.MeanAbsoluteError(),
+                            "mean absolute error (L1) over the targets"), aliases=("l1",))
 LOSSES.add("ccc", LossEntry("ccc", "regression", CCCLoss,
                             "1 - concordance correlation coefficient, mean over targets"))
 LOSSES.add("sum", LossEntry("sum", "any", lambda: None, "weighted sum of terms"))
