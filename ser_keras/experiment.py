@@ -101,7 +101,7 @@ def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None,
     ``cell_overrides`` (``PATTERN:key=value``, the pattern a shell-style glob of cell ids)
     apply over the overrides of the matching cells (``ser-train --cell-set``)."""
     path = experiment_path(name_or_path)
-    data = apply_overrides(read_experiment_yaml(path), list(overrides or []))
+    data = with_dataset_keys(read_experiment_yaml(path), list(overrides or []), str(path))
     for item in cell_overrides:
         pattern, sep, override = item.partition(":")
         cells = [c for c in data.get("cells") or [] if isinstance(c, dict)]
@@ -115,6 +115,29 @@ def load_experiment(name_or_path: str, overrides: Sequence[str] | None = None,
             cell["overrides"] = apply_overrides(copy.deepcopy(cell.get("overrides") or {}),
                                                 [override])
     return experiment_from_dict(data, str(path))
+
+
+DATASET_KEYS = "datasets"   # experiment YAML: {dataset: keys that apply when it is the dataset}
+NOT_PER_DATASET = ("dataset", "cells", "name", "paper", DATASET_KEYS)
+
+
+def with_dataset_keys(data: dict, overrides: Sequence[str], where: str = "config") -> dict:
+    """``data`` with the keys its ``datasets`` block gives the dataset it runs on (after
+    ``overrides``: ``--dataset mosei`` picks ``datasets.mosei``), then ``overrides`` over
+    them. One experiment, several corpora: ``datasets: {mosei: {class_set: mosei6}}``."""
+    blocks = data.pop(DATASET_KEYS, None)
+    if blocks is None:
+        return apply_overrides(data, list(overrides))
+    if not isinstance(blocks, dict) or not all(isinstance(b, dict) for b in blocks.values()):
+        raise ConfigError(f"{where}.{DATASET_KEYS}: a mapping dataset -> {{key: value}}")
+    for dataset, block in blocks.items():
+        bad = sorted(k for k in block if k.split(".")[0] in NOT_PER_DATASET)
+        if bad:
+            raise ConfigError(f"{where}.{DATASET_KEYS}.{dataset}: cannot set {bad} per dataset")
+    dataset = apply_overrides(copy.deepcopy(data), list(overrides)).get("dataset")
+    if dataset in blocks:
+        data = cfg.merge(data, blocks[dataset])
+    return apply_overrides(data, list(overrides))
 
 
 def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:

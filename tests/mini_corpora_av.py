@@ -16,14 +16,15 @@ def tone(seconds=0.5, rate=16000, amplitude=0.3, freq=440.0) -> np.ndarray:
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def write_wav(path: Path, seconds=0.5, rate=16000, channels=1):
-    x = tone(seconds, rate)
+def write_wav(path: Path, seconds=0.5, rate=16000, channels=1, freq=440.0, signal=None):
+    x = tone(seconds, rate, freq=freq) if signal is None else signal
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.stack([x] * channels, axis=1) if channels > 1 else x, rate,
              subtype="PCM_16")
 
 
-def write_mp4(path: Path, seconds=0.5, rate=16000, channels=2, video=False) -> Path:
+def write_mp4(path: Path, seconds=0.5, rate=16000, channels=2, video=False,
+              freq=440.0) -> Path:
     """An mp4 holding an AAC tone (and, with ``video``, a tiny mpeg4 video stream first)."""
     import av
 
@@ -44,7 +45,7 @@ def write_mp4(path: Path, seconds=0.5, rate=16000, channels=2, video=False) -> P
                     container.mux(packet)
             for packet in vstream.encode(None):
                 container.mux(packet)
-        x = tone(seconds, rate)
+        x = tone(seconds, rate, freq=freq)
         frame = av.AudioFrame.from_ndarray(np.stack([x] * channels), format="fltp",
                                            layout=layout)
         frame.sample_rate = rate
@@ -233,4 +234,81 @@ def build_mosei(parent: Path, folds=True) -> Path:
             "standard_train_fold=['vidA', 'vidX']\n"
             "standard_valid_fold=['vid_B-1']\n"
             'standard_test_fold=["vidC",\n "vidY"]\n')
+    return root
+
+
+# --------------------------------------------------------------------------------------------
+# Clean miniature releases for end-to-end runs (every clip readable, every class in each split)
+# --------------------------------------------------------------------------------------------
+MELD_EMOTIONS = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
+EMOTION_WORDS = {"neutral": "fine ok", "joy": "great happy", "sadness": "sad sorry",
+                 "anger": "angry why", "surprise": "what is this", "fear": "no no",
+                 "disgust": "terrible that"}
+
+
+def build_meld_clean(parent: Path, per_split=(3, 2, 2)) -> Path:
+    """MELD.Raw with ``per_split`` (train, dev, test) utterances per emotion, each a clip whose
+    tone pitch and words follow its emotion (a model can learn them)."""
+    root = parent / "MELD.Raw"
+    root.mkdir(parents=True)
+    folders = {"train": "train_splits", "dev": "dev_splits_complete",
+               "test": "output_repeated_splits_test"}
+    for (part, folder), count in zip(folders.items(), per_split):
+        rows, sr = [], 1
+        for k, emotion in enumerate(MELD_EMOTIONS):
+            for j in range(count):
+                dia, utt = k, j
+                rows.append((sr, f"{EMOTION_WORDS[emotion]} {'yes' if j % 2 else 'the'}",
+                             "Ross", emotion, "neutral", dia, utt, 1, 1, "00:00:01,000",
+                             "00:00:02,000"))
+                write_mp4(root / folder / f"dia{dia}_utt{utt}.mp4", seconds=0.4,
+                          freq=200.0 + 150.0 * k)
+                sr += 1
+        _meld_csv(root / f"{part}_sent_emo.csv", rows)
+    return root
+
+
+MOSEI_EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+
+
+def build_mosei_clean(parent: Path, videos=(4, 2, 2), segments=6) -> Path:
+    """A MOSEI copy with ``videos`` (train, valid, test) videos of ``segments`` 1-s segments;
+    segment k's strongest emotion is k % 6 (intensity 1..3, a weaker second emotion on every
+    other segment), its tone pitch follows it, and a transcript names it."""
+    import h5py
+
+    root = parent / "CMU-MOSEI"
+    (root / "labels").mkdir(parents=True)
+    wavs = root / "Raw" / "Audio" / "Full" / "WAV_16000"
+    transcripts = root / "Raw" / "Transcript" / "Segmented" / "Combined"
+    transcripts.mkdir(parents=True)
+    folds = {"train": [], "valid": [], "test": []}
+    words = ("great happy", "sad sorry", "angry why", "what is this", "terrible that", "no no")
+    with h5py.File(root / "labels" / "CMU_MOSEI_Labels.csd", "w") as h5:
+        data = h5.create_group("All Labels").create_group("data")
+        h5["All Labels"].create_group("metadata")
+        v = 0
+        for fold, count in zip(folds, videos):
+            for _ in range(count):
+                video = f"vid{v:02d}"
+                folds[fold].append(video)
+                intervals, features, lines, signal = [], [], [], []
+                for k in range(segments):
+                    emotion = (k + v) % 6
+                    scores = np.zeros(6)
+                    scores[emotion] = 1.0 + (k % 3)
+                    if k % 2:
+                        scores[(emotion + 1) % 6] = 1 / 3
+                    intervals.append([float(k), float(k + 1)])
+                    features.append([0.0, *scores])
+                    lines.append(f"{video}___{k}___{k}.0___{k + 1}.0___{words[emotion]}")
+                    signal.append(tone(1.0, freq=200.0 + 150.0 * emotion))
+                group = data.create_group(video)
+                group.create_dataset("intervals", data=np.array(intervals))
+                group.create_dataset("features", data=np.array(features, dtype=np.float32))
+                write_wav(wavs / f"{video}.wav", signal=np.concatenate(signal))
+                (transcripts / f"{video}.txt").write_text("\n".join(lines) + "\n")
+                v += 1
+    (root / "cmu_mosei_std_folds.py").write_text("".join(
+        f"standard_{fold}_fold={ids!r}\n" for fold, ids in folds.items()))
     return root

@@ -31,6 +31,35 @@ def test_ho2020_tables_load_with_the_papers_recipe_from_their_yaml():
     assert table4.training == exp.training and table4.name == "ho2020/table4"
 
 
+def test_one_experiment_over_meld_and_mosei_follows_the_dataset(tmp_path):
+    # ho2020/table6: --dataset picks the datasets: block's keys; overrides still win
+    meld = load_experiment("ho2020/table6")
+    mosei = load_experiment("ho2020/table6", ["dataset=mosei"])
+    assert (meld.dataset, meld.class_set, meld.protocol) == ("meld", "meld7", "official")
+    assert (mosei.dataset, mosei.class_set) == ("mosei", "mosei6")
+    assert mosei.training == meld.training == load_experiment("ho2020/table3").training
+    forced = load_experiment("ho2020/table6", ["dataset=mosei", "class_set=meld7"])
+    assert forced.class_set == "meld7"
+    scores = load_experiment("ho2020/table7")         # extends table6: the block is inherited
+    assert (scores.dataset, scores.class_set, scores.regression) == ("mosei", "mosei6", True)
+    assert scores.targets == ["happy", "sad", "anger", "surprise", "disgust", "fear"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nclass_set: iemocap4\ncells: [{id: a, model: mmfa-audio}]\n"
+                   "datasets: {demo: {cells: []}}\n")
+    with pytest.raises(ConfigError, match=r"datasets.demo: cannot set \['cells'\]"):
+        load_experiment(str(bad))
+
+
+def test_regression_targets_are_dimensions_or_score_names():
+    ok = experiment_from_dict({**BASE, "targets": ["happy", "valence"],
+                               "training": {"loss": "mae", "selection_metric": "mae"}})
+    assert ok.regression and ok.training.loss.name == "mae"
+    for targets in (["speaker"], ["Happy"], ["happy", "happy"], ["classes", "valence"]):
+        with pytest.raises(ConfigError, match="targets"):
+            experiment_from_dict({**BASE, "targets": targets,
+                                  "training": {"loss": "mse", "selection_metric": "mse"}})
+
+
 def test_generic_defaults_carry_no_papers_recipe():
     t = TrainingConfig()
     assert (t.optimizer.name, t.schedule.name, t.loss.name) == ("adam", "none",

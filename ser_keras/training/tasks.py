@@ -292,8 +292,34 @@ class SupervisedTask(Task):
         import keras
 
         keras.backend.clear_session()
-        return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
-                       best, params, inputs.fold_record, validation, predictions)
+        y_test = np.array([inputs.targets[u] for u in test_ids])
+        floor = training_floor(config, [inputs.targets[u] for u in train_ids], y_test)
+        return Outcome(test_ids, y_test, scores, best, params, inputs.fold_record, validation,
+                       predictions, floor)
+
+
+def training_floor(config, train_targets, y_test) -> dict:
+    """The metrics.json block of the trivial predictor on the test part, the floor a model
+    must beat: ``train_mean`` (regression: every target predicted as its training mean;
+    ``train_mean.mae``) or ``train_majority`` (classification: always the training part's
+    most frequent class; ``train_majority.accuracy``)."""
+    from ser_keras.evaluation import compute
+
+    if config.regression:
+        mean = np.asarray(train_targets, dtype=float).mean(axis=0)
+        guess = np.broadcast_to(mean, np.shape(y_test))
+        return {"train_mean": {
+            "mae": compute("mae", y_test, guess), "mse": compute("mse", y_test, guess),
+            "per_target_mae": {t: float(np.mean(np.abs(y_test[:, j] - mean[j])))
+                               for j, t in enumerate(config.targets)},
+            "mean": {t: float(mean[j]) for j, t in enumerate(config.targets)}}}
+    classes = get_class_set(config.class_set).classes
+    counts = collections.Counter(train_targets)
+    majority = max(sorted(counts), key=lambda c: counts[c])  # ties: the first class
+    return {"train_majority": {
+        "class": classes[majority],
+        "accuracy": float(np.mean(np.asarray(y_test) == majority)) if len(y_test) else None,
+        "train_share": counts[majority] / max(sum(counts.values()), 1)}}
 
 
 def finished_run(ctx: JobContext, source: str, seed: int, what: str) -> Path:
