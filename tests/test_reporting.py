@@ -292,12 +292,21 @@ def test_figures_are_png(report):
 def test_one_table_per_dataset_and_index(report):
     out = report["out"]
     names = sorted(p.name for p in out.glob("ho2020_table*.md"))
-    assert names == ["ho2020_table3_demo.md", "ho2020_table3_iemocap.md",
-                     "ho2020_table4_demo.md", "ho2020_table8_demo.md",
-                     "ho2020_table8_iemocap.md", "ho2020_table9_demo.md"]
+    # one per dataset with runs; a table over several corpora (6, 7, 10) once per corpus,
+    # with or without runs; the count tables (1, 2) per corpus too
+    run_tables = ["ho2020_table3_demo.md", "ho2020_table3_iemocap.md",
+                  "ho2020_table4_demo.md", "ho2020_table5_demo.md", "ho2020_table5_iemocap.md",
+                  "ho2020_table8_demo.md", "ho2020_table8_iemocap.md", "ho2020_table9_demo.md",
+                  *(f"ho2020_table{t}_{d}.md" for t in (6, 7, 10) for d in ("meld", "mosei"))]
+    counts = ["ho2020_table1_iemocap.md", "ho2020_table2_meld.md", "ho2020_table2_mosei.md",
+              "ho2020_table2_exactly_one_mosei.md", "ho2020_table2_presence_mosei.md"]
+    assert names == sorted(run_tables + counts)
     index = (out / "README.md").read_text()
-    for name in names:
+    for name in run_tables:
         for suffix in ("md", "csv", "tex"):
+            assert f"]({name[:-3]}.{suffix})" in index
+    for name in counts:
+        for suffix in ("md", "csv"):
             assert f"]({name[:-3]}.{suffix})" in index
     assert "](runs_summary.md)" in index and "](runs_summary.csv)" in index
 
@@ -499,7 +508,8 @@ def test_no_runs_writes_empty_tables(tmp_path, capsys):
     assert _md_row(audio, "Mixed", "Frustrated")[3:7:3] == ["40.03 ± 9.44†", "38.71†"]
     assert "printed '38.71%', std missing" in t9
     assert md.count("ser-train --experiment ho2020/table4 --cells") == 6
-    assert len(list((tmp_path / "out").glob("ho2020_table*_iemocap.*"))) == 4 * 3
+    # Tables 3, 4, 5, 8, 9 (md, csv, tex) and the count table 1 (md, csv)
+    assert len(list((tmp_path / "out").glob("ho2020_table*_iemocap.*"))) == 5 * 3 + 2
     assert "No runs found." in (tmp_path / "out" / "runs_summary.md").read_text()
 
 
@@ -527,7 +537,7 @@ def test_published_csv():
     every = load_published(experiments_dir() / "ho2020" / "published.csv")
     # every printed number of Tables 1, 2, 5, 6, 7, 10 too, each row one key
     assert every.groupby("table").size().to_dict() == {
-        "table1": 40, "table2": 39, "table5": 27, "table6": 30, "table7": 40,
+        "table1": 40, "table2": 42, "table5": 27, "table6": 30, "table7": 40,
         "table10": 180, "table3": 30, "table4": 30, "table8": 120, "table9": 216}
     keys = ["table", "scenario", "modality", "class", "metric", "dataset", "split", "model"]
     assert not every.duplicated(keys).any()
@@ -566,10 +576,19 @@ def test_ho2020_tables_yaml_declares_the_papers_layouts():
     # act
     decls = {d.name: d for d in load_tables(experiments_dir() / "ho2020" / "tables.yaml")}
     # assert: Tables 3, 4 summary rows, 8, 9 per class with a group per modality
-    assert list(decls) == ["table3", "table4", "table8", "table9"]
+    assert list(decls) == ["table3", "table4", "table8", "table9", "table6", "table10",
+                           "table7", "table5"]
     assert [c.metric for c in decls["table3"].columns] == [
         "accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted",
         "fbeta_weighted"]
     assert decls["table9"].rows == ["scenario", "class"] and decls["table9"].weighted_average
     assert decls["table9"].group_by == "modality" and decls["table9"].class_set == "iemocap8"
-    assert {d.expected_folds for d in decls.values()} == {10}
+    assert {n: d.expected_folds for n, d in decls.items()} == {
+        "table3": 10, "table4": 10, "table8": 10, "table9": 10, "table5": 10, "table6": 1,
+        "table7": 1, "table10": 1}
+    # MELD and CMU-MOSEI: one declaration over both, or (Table 10) one per corpus
+    assert decls["table6"].datasets == ["meld", "mosei"]
+    assert decls["table6"].class_sets == {"mosei": "mosei6"}
+    every = load_tables(experiments_dir() / "ho2020" / "tables.yaml")
+    assert [(d.datasets, d.class_set) for d in every if d.name == "table10"] == [
+        (["meld"], "meld7"), (["mosei"], "mosei6")]

@@ -2,7 +2,7 @@
 and summarise every run.
 
     ser-report [--runs results/runs] [--out results/tables] [--experiments DIR]
-               [--annotations dialogue_act=acts.csv]
+               [--annotations dialogue_act=acts.csv] [--data DIR]
 
 Writes, for every table declared in ``<experiments>/*/tables.yaml`` and every dataset with
 runs (the paper's own dataset when there are none): ``<out>/<paper>_<table>_<dataset>.md``,
@@ -11,12 +11,16 @@ runs (the paper's own dataset when there are none): ``<out>/<paper>_<table>_<dat
 run set under ``--runs``, paper table or ad-hoc run (``<out>/runs_summary.md`` / ``.csv``, a
 confusion PNG per classification run set); and an index ``<out>/README.md``. Works with no
 runs at all: the tables then show "—" and list the ``ser-train`` commands that fill them.
+The declared count tables (``<out>/<paper>_<counts>_<dataset>.md`` / ``.csv``: utterances
+and durations per class, ``ser_keras.reporting.corpus``) are counted from the prepared store
+under ``--data``; without a prepared corpus they show "—" and the ``ser-prepare`` command.
 A bad tables.yaml is a one-line error (exit 2). The work is
 ``ser_keras.reporting.write_report``.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ser_keras.config import experiments_dir
@@ -39,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a per-utterance annotation file (header utt_id,<value>) for the "
                         "tables that test residuals per value, e.g. dialogue_act=acts.csv "
                         "(triantafyllopoulos2022 Table 4); repeatable")
+    p.add_argument("--data", default=os.environ.get("SER_KERAS_DATA", "data"),
+                   help="store root whose manifests the count tables read "
+                        "(default: $SER_KERAS_DATA or ./data)")
     return p
 
 
@@ -57,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ser-report: error: {err}", file=sys.stderr)
         return 2
     try:
-        summary = write_report(args.runs, args.out, experiments, annotations=annotations)
+        summary = write_report(args.runs, args.out, experiments, annotations=annotations,
+                               data_dir=args.data)
     except SerKerasError as err:
         print(f"ser-report: error: {err}", file=sys.stderr)
         return 2

@@ -27,7 +27,8 @@ A paper declares each of its tables as rows x columns over axes (``tables:``), i
 - ``group_by``: an axis; the columns repeat once per value, under its display name.
 - ``published``: the published.csv row of a position, as a template per key column, filled
   with the position's axis values (an axis the table lacks reads ""), ``{table}`` (the
-  table's name), ``{header}``, ``{metric}`` and ``{published}`` (the column's).
+  table's name), ``{header}``, ``{metric}`` and ``{published}`` (the column's), ``{dataset}``
+  (the paper's corpus of the table being written).
 - ``experiment`` (whose runs fill it), ``dataset`` (the paper's corpus), ``class_set`` (runs
   of another are left out; ``class_sets`` names another per dataset, e.g. the class set of a
   stand-in corpus), ``expected_folds`` (fewer are marked (n=k)), ``figures``
@@ -44,6 +45,12 @@ A paper declares each of its tables as rows x columns over axes (``tables:``), i
   marks), ``annotations`` (axes read from ``ser-report --annotations`` files),
   ``figure_baseline`` / ``figure_where`` / ``figure_select`` (which confusion figures, against
   which cell), ``note_mark``: see ``TableDecl``'s fields.
+- ``datasets``: the paper's corpora of a table over several (ho2020 Table 6: ``[meld,
+  mosei]``, ``dataset`` among them): the table is written for exactly these, each even
+  without runs, and ``{dataset}`` in a ``published`` template is the corpus being written
+  (on a stand-in: ``dataset``). A name may be declared once per corpus (disjoint
+  ``datasets``: a per-class table whose classes differ). Literature rows without a
+  published number on the corpus are left out.
 - ``value_labels``: ``{axis: {value: {label: value}}}``: the cell labels a value of a row axis
   stands for, instead of ``{axis: value}`` (a comparison table's own rows among literature
   rows: ``{method: {w2v-st-sd: {system: w2v, variant: st, setting: sd}}}``).
@@ -108,8 +115,8 @@ from ser_keras.errors import ConfigError
 from ser_keras.evaluation import get_metric
 from ser_keras.experiment import read_experiment_yaml
 from ser_keras.reporting.runs import CLASS_STATS, LABEL_PREFIX, WEIGHTED
-from ser_keras.reporting.tables import (AGGREGATES, KINDS, RESIDUAL_STATS, SELECTS, Column,
-                                        Entry, Row, TableSpec)
+from ser_keras.reporting.tables import (AGGREGATES, DATASET_FIELD, KINDS, RESIDUAL_STATS,
+                                        SELECTS, Column, Entry, Row, TableSpec)
 
 FIGURE_KINDS = ("bars", "curve", "roc")
 
@@ -117,7 +124,7 @@ TABLES_FILE = "tables.yaml"
 RUN_BLOCK_SEPARATOR = "."  # a metric "<block>.<key>" reads a number of a metrics.json block
 CLASS_AXIS, TARGET_AXIS, STRATUM_AXIS = "class", "target", "stratum"
 # Placeholders of a published key template besides the axes.
-TEMPLATE_FIELDS = ("table", "header", "metric", "published")
+TEMPLATE_FIELDS = ("table", "header", "metric", "published", "dataset")
 
 
 @dataclasses.dataclass
@@ -184,6 +191,9 @@ class TableDecl:
     # whose other rows are literature: {method: {w2v-st-d: {system: w2v, ...}}})
     value_labels: dict[str, dict[str, dict[str, str]]] = dataclasses.field(default_factory=dict)
     compare: bool = True       # false: Markdown and LaTeX show ours only (no published numbers)
+    # the paper's corpora when the table covers several (written for exactly these; see
+    # TableSpec.datasets); the first is ``dataset`` when that is not given
+    datasets: list[str] = dataclasses.field(default_factory=list)
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -222,6 +232,9 @@ class TableDecl:
             if unknown:
                 raise ConfigError(f"{where}.value_labels.{axis}: {unknown} are no values of "
                                   f"axis {axis!r}")
+        if self.datasets and self.dataset not in self.datasets:
+            raise ConfigError(f"{where}.datasets: {self.datasets} lacks the table's dataset "
+                              f"{self.dataset!r}")
         if self.weighted_average and CLASS_AXIS not in used:
             raise ConfigError(f"{where}.weighted_average: needs a {CLASS_AXIS!r} axis")
         for dataset, name in self.class_sets.items():
@@ -352,10 +365,12 @@ class TableDecl:
         for position in self.positions():
             labels = tuple(self.shown(position[a]) for a in self.rows)
             entries = []
-            if self.sparse and all(cell_of(self.cell_labels({**position, **g}, c)) is None
-                                   for g in self.groups() for c in self.columns):
-                continue
             reference = any(position.get(a) in v for a, v in self.literature.items())
+            # literature rows stay (build_table drops those without published numbers)
+            if self.sparse and not reference and all(
+                    cell_of(self.cell_labels({**position, **g}, c)) is None
+                    for g in self.groups() for c in self.columns):
+                continue
             for group in self.groups():
                 where = {**position, **group}
                 cls = where.get(CLASS_AXIS, where.get(TARGET_AXIS, ""))
@@ -401,7 +416,8 @@ class TableDecl:
             note_mark=self.note_mark or ("‡" if self.significance else "†"),
             figure_baselines=tuple(sorted(baselines.items())),
             figure_cells=tuple(dict.fromkeys(figure_cells)) if self.figure_where else (),
-            figure_select=self.figure_select, compare=self.compare)
+            figure_select=self.figure_select, compare=self.compare,
+            datasets=tuple(self.datasets))
 
     def cell_labels(self, where: Mapping[str, str], column: ColumnDecl) -> dict[str, str]:
         """The labels of the cell a position's column reads: its label-axis values (a value
@@ -423,7 +439,7 @@ class TableDecl:
         if column.for_class:
             fields[CLASS_AXIS] = column.for_class
         fields.update(table=self.name, header=column.header, metric=metric,
-                      published=column.published_name)
+                      published=column.published_name, dataset=DATASET_FIELD)
         return tuple((key, template.format_map(fields))
                      for key, template in self.published.items())
 
@@ -603,6 +619,9 @@ class TablesFile:
     templates: dict[str, Any] = dataclasses.field(default_factory=dict)  # YAML anchors only
     figures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     samples: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # corpus count tables (ho2020 Tables 1, 2): read from the store's manifests, not from
+    # runs; declared and checked by ser_keras.reporting.corpus
+    counts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -659,9 +678,16 @@ def load_paper(path: str | Path) -> PaperDeclarations:
                     merged[key] = {**defaults[key], **table[key]}
             decl = from_dict(cls, merged, at)
             at = f"{path}: {section}[{i}] ({decl.name})"
-            if decl.name in names:
-                raise ConfigError(f"{at}.name: {decl.name!r} is declared twice")
-            names.add(decl.name)
+            # a name is declared once, or once per corpus (disjoint ``datasets``: Table 10's
+            # classes differ between MELD and CMU-MOSEI); it names the output files with them
+            datasets = getattr(decl, "datasets", None) or [None]
+            clash = [d for d in datasets if (decl.name, d) in names or (
+                     (decl.name, None) in names) or (d is None and any(
+                         n == decl.name for n, _ in names))]
+            if clash:
+                raise ConfigError(f"{at}.name: {decl.name!r} is declared twice"
+                                  + (" (for one of its datasets)" if clash[0] else ""))
+            names.update((decl.name, d) for d in datasets)
             decl.validate(at)
             into.append(decl)
     return out

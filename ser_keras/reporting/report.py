@@ -12,6 +12,8 @@ command line); call it from a notebook the same way. The tables are those declar
     figures/<paper>_<figure>_<dataset>_<cell>.png   kind roc: one per cell, and its
     figures/<paper>_<figure>_<dataset>_<cell>_auc.md / .csv   per-class AUC numbers
     <paper>_<listing>_<dataset>.md / .csv          a declared listing (rows of a run file)
+    <paper>_<counts>_<dataset>.md / .csv           a declared count table (corpus.py: the
+                                                    prepared store's manifest, not runs)
     runs_summary.md / .csv                          every run set under the runs root
     figures/runs_<run set>_confusion.png            one per classification run set
     README.md                                       index linking all of them
@@ -25,6 +27,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from ser_keras.reporting import corpus
 from ser_keras.reporting import samples as listings
 from ser_keras.reporting.declared import (FigureSpec, PaperDeclarations, declared_metrics,
                                           figure_specs, load_all, run_blocks, samples_specs,
@@ -55,6 +58,8 @@ class ReportSummary:
     plots: dict[str, Path] = dataclasses.field(default_factory=dict)  # figure stem -> PNG
     listings: list = dataclasses.field(default_factory=list)  # samples.SamplesResult
     listing_files: dict[str, dict[str, Path]] = dataclasses.field(default_factory=dict)
+    counts: list = dataclasses.field(default_factory=list)  # corpus.CountsResult
+    count_files: dict[str, dict[str, Path]] = dataclasses.field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The console summary: which tables, how many runs, which cells are missing."""
@@ -64,6 +69,7 @@ class ReportSummary:
                        "ser-train commands that fill it.")
         out += [f"  {summary_line(r)}" for r in self.results]
         out += [f"  {listings.summary_line(r)}" for r in self.listings]
+        out += [f"  {corpus.summary_line(r)}" for r in self.counts]
         out.append(f"  every run: {len(self.runs_summary)} run sets -> "
                    f"{self.summary_files['md']}")
         n_figs = sum(len(kinds) for cells in self.figures.values() for kinds in cells.values())
@@ -71,6 +77,9 @@ class ReportSummary:
         n_lists = len(self.listing_files)
         lists = (f", {n_lists} listing{'s' if n_lists > 1 else ''} (.md, .csv)" if n_lists
                  else "")
+        n_counts = len(self.count_files)
+        lists += (f", {n_counts} count table{'s' if n_counts > 1 else ''} (.md, .csv)"
+                  if n_counts else "")
         out.append(f"Wrote {len(self.files)} tables (.md, .csv, .tex){lists}, the run summary, "
                    f"{n_figs} figures; index: {self.index}")
         return out
@@ -208,16 +217,20 @@ def read_annotations(items: Mapping[str, str | Path] | None) -> dict[str, dict[s
 
 def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str | Path,
                  specs: Sequence[TableSpec] | None = None,
-                 annotations: Mapping[str, Mapping[str, str]] | None = None) -> ReportSummary:
+                 annotations: Mapping[str, Mapping[str, str]] | None = None,
+                 data_dir: str | Path | None = None) -> ReportSummary:
     """Build and write every table (and its figures), every declared figure and listing, the
     run summary and the index; returns what was done. ``specs`` defaults to every table
     declared under ``experiments_dir`` (given, only those tables are written, without the
     declared figures and listings); the runs' metrics.json blocks that a table's metric
     ``<block>.<key>`` names are read into the tidy frame; ``annotations`` ({name: {utt_id:
     value}}, ``read_annotations``) feed the tables that test residuals per annotation value
-    (triantafyllopoulos2022 Table 4's dialogue acts)."""
+    (triantafyllopoulos2022 Table 4's dialogue acts). The declared count tables (with
+    ``specs`` None) are counted from the manifests of the store ``data_dir``; None (or no
+    prepared corpus there): they show "—" and the ``ser-prepare`` command that fills them."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
     decls = load_all(experiments_dir) if specs is None else PaperDeclarations()
+    count_decls = corpus.load_counts(experiments_dir) if specs is None else []
     metrics = (declared_metrics(decls) if specs is None else
                [e.metric for s in specs for row in s.rows for e in row.entries])
     runs = load_runs(runs_dir, run_blocks(metrics))
@@ -226,7 +239,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
     listing_specs = samples_specs(experiments_dir, runs, decls.samples)
     published = {}
     for paper in dict.fromkeys([*(s.paper for s in specs),
-                                *(f.table.paper for f in figure_decls)]):
+                                *(f.table.paper for f in figure_decls),
+                                *(c.paper for c in count_decls)]):
         path = published_path(experiments_dir, paper)
         if path.is_file():
             published[paper] = load_published(path)
@@ -278,24 +292,31 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, experiments_dir: str
             result = listings.build_samples(listing, runs, dataset)
             listing_files[listing.table.stem(dataset)] = listings.write_samples(result, out_dir)
             listed.append(result)
+    counted, count_files = [], {}
+    for decl in count_decls:
+        result = corpus.build_counts(decl, data_dir, published.get(decl.paper))
+        count_files[decl.stem()] = corpus.write_counts(result, out_dir)
+        counted.append(result)
     summary, summary_files, summary_figs = write_summary(runs, out_dir, runs_dir)
     n_runs = int(runs["run_dir"].nunique())
     index = out_dir / "README.md"
     text = index_markdown(results, files, figures, runs_dir, out_dir, n_runs, plots,
-                          listed, listing_files)
+                          listed, listing_files, counted, count_files)
     text += "\n" + summary_index(summary, summary_files, summary_figs, out_dir)
     index.write_text(text, encoding="utf-8")
     return ReportSummary(runs_dir, out_dir, n_runs, results, files, figures, index, summary,
-                         summary_files, summary_figs, plots, listed, listing_files)
+                         summary_files, summary_figs, plots, listed, listing_files, counted,
+                         count_files)
 
 
 def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Path]],
                    figures: dict[str, dict[str, dict[str, Path]]], runs_dir: Path,
                    out_dir: Path, n_runs: int, plots: Mapping[str, Path] | None = None,
                    listed: Sequence = (), listing_files: Mapping[str, Mapping[str, Path]]
-                   | None = None) -> str:
+                   | None = None, counted: Sequence = (),
+                   count_files: Mapping[str, Mapping[str, Path]] | None = None) -> str:
     """The README.md of the output folder: one line per table (a declared figure's numbers
-    too), links to every file, the declared figures and listings."""
+    too), links to every file, the declared figures, listings and count tables."""
     out = ["# Regenerated paper tables", "",
            f"Written by `ser-report` from {n_runs} runs under `{runs_dir}`. Each table shows "
            "our mean ± sample std (ddof=1) over runs beside the published numbers and the "
@@ -334,6 +355,18 @@ def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Pa
             have = len(r.cell_runs) - len(r.missing_cells)
             out.append(f"| {spec.paper} | {spec.label}: {spec.title} | {r.dataset} | "
                        f"{r.n_runs} | {have}/{len(r.cell_runs)} | {len(r.rows)} | {links} |")
+        out.append("")
+    if counted:
+        out += ["## Corpus counts", "", "Counted from the prepared store's manifests (not "
+                "from runs), beside the paper's dataset statistics.", "",
+                "| Paper | Table | Dataset | Utterances counted | Files |",
+                "|:--|:--|:--|--:|:--|"]
+        for r in counted:
+            d = r.decl
+            links = " · ".join(f"[{suffix}]({path.relative_to(out_dir).as_posix()})"
+                               for suffix, path in (count_files or {})[d.stem()].items())
+            n = r.rows_counted if r.found else "—"
+            out.append(f"| {d.paper} | {d.label}: {d.title} | {d.dataset} | {n} | {links} |")
         out.append("")
     return "\n".join(out)
 

@@ -33,6 +33,9 @@ SYNTHETIC_DATASETS = {"demo": "the synthetic demo corpus (a stand-in for IEMOCAP
 # The "dataset" of a table that pools every dataset (``TableSpec.per_dataset`` false): its
 # cells name their corpora themselves (a cross-corpus table, one row per corpus).
 ALL_DATASETS = "all"
+# The placeholder of a published key filled at build time with the paper's corpus of the table
+# being built (TableSpec.paper_dataset): one declaration over several corpora.
+DATASET_FIELD = "{dataset}"
 
 
 # === Specs ===
@@ -104,6 +107,10 @@ class TableSpec:
     figure_cells: tuple[str, ...] = ()  # the cells with figures (default: every cell)
     figure_select: str = "all"          # "best": figures of the seed best on validation
     compare: bool = True       # False: Markdown and LaTeX show ours only (no paper, no Δ)
+    # the paper's corpora of a table over several (ho2020 Table 6: MELD and CMU-MOSEI): it is
+    # written for exactly these, each with its own published numbers ({dataset} in the key);
+    # () = the table is on ``dataset``, and written for every dataset with runs too
+    datasets: tuple[str, ...] = ()
 
     @property
     def experiment_names(self) -> tuple[str, ...]:
@@ -111,6 +118,11 @@ class TableSpec:
 
     def experiment_of(self, cell: str) -> str:
         return dict(self.cell_experiments).get(cell, self.experiment)
+
+    def paper_dataset(self, dataset: str) -> str:
+        """The paper's corpus a table on ``dataset`` compares with: itself when it is one of
+        the table's corpora, else (a stand-in, the demo) the table's ``dataset``."""
+        return dataset if dataset in (self.datasets or (self.dataset,)) else self.dataset
 
     def class_set_for(self, dataset: str) -> str:
         """The class set whose runs fill the table on ``dataset`` ("" accepts any)."""
@@ -142,7 +154,9 @@ class TableSpec:
         else:
             data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
             class_set = self.class_set_for(dataset)
-            if class_set != self.class_set and dataset != ALL_DATASETS:
+            # the experiment picks the class set of each of its own corpora (``datasets:``)
+            if (class_set != self.class_set and dataset != ALL_DATASETS
+                    and dataset not in self.datasets):
                 data += f" --set class_set={class_set}"   # a stand-in corpus's own class set
         return f"ser-train --experiment {self.experiment_of(cell)}{data} --cells {cell}"
 
@@ -223,6 +237,8 @@ def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
     A table that pools its datasets has one table for the paper's corpora (``ALL_DATASETS``)
     and one per stand-in of the paper's corpus (``demo`` for runs with ``--stand-in
     iemocap=demo,...``)."""
+    if spec.datasets:
+        return list(spec.datasets)
     mine = _runs_of(spec, runs)
     if not spec.per_dataset:
         groups = {stand_in_group(t, spec.dataset) for t in mine["stand_ins"].fillna("")}
@@ -346,6 +362,7 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
         return frame["value"].to_numpy(dtype=float), frame["fold"].nunique()
 
     residual_cache: dict = {}
+    paper_dataset = spec.paper_dataset(dataset)
     records, status, residuals = [], [], {}
     for r, row in enumerate(spec.rows):
         for c, (column, entry) in enumerate(zip(spec.columns, row.entries)):
@@ -376,7 +393,8 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
             n = len(values)
             mean = float(np.mean(values)) if n else math.nan
             std = float(np.std(values, ddof=DDOF)) if n > DDOF else math.nan
-            paper = lookup(published, dict(entry.published) if entry.published else None)
+            paper = lookup(published, {k: v.replace(DATASET_FIELD, paper_dataset)
+                                       for k, v in entry.published} if entry.published else None)
             p_mean, p_std = (paper.mean, paper.std) if paper else (math.nan, math.nan)
             diff = mean - p_mean  # NaN when either side is missing
             annotate = 0 < n_folds < spec.expected_folds
@@ -397,6 +415,7 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
                 "note": paper.note if paper else "",
             })
     entries = pd.DataFrame(records, columns=list(ENTRY_COLUMNS))
+    spec, entries = _without_empty_references(spec, entries)
     transcripts = tuple(sorted({t for t in mine["transcripts"].fillna("") if t}))
     return TableResult(spec, dataset, entries, int(mine["run_dir"].nunique()), cell_runs,
                        cell_folds, refused_runs, stand_ins, transcripts,
@@ -405,6 +424,23 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
 
 
 RESIDUAL_STATS = ("residual_p", "residual_mean")
+
+
+def _without_empty_references(spec: TableSpec, entries: pd.DataFrame
+                              ) -> tuple[TableSpec, pd.DataFrame]:
+    """The spec and entries without the literature rows that have no published number on
+    this dataset (a comparison table over several corpora lists other work per corpus;
+    method x modality positions a work did not report), rows renumbered."""
+    reference = {r for r, row in enumerate(spec.rows) if all(e.reference for e in row.entries)}
+    empty = {r for r in reference
+             if entries.loc[entries["row"] == r, "paper_mean"].isna().all()}
+    if not empty:
+        return spec, entries
+    kept = [r for r in range(len(spec.rows)) if r not in empty]
+    entries = entries[entries["row"].isin(kept)].copy()
+    entries["row"] = entries["row"].map({old: new for new, old in enumerate(kept)})
+    return (dataclasses.replace(spec, rows=tuple(spec.rows[r] for r in kept)),
+            entries.reset_index(drop=True))
 
 
 def _residual_entry(entry: Entry, cell_runs: pd.DataFrame,
@@ -483,7 +519,7 @@ def dataset_lines(spec: TableSpec, ds: str, stand_ins: str = "") -> list[str]:
     elif ds in SYNTHETIC_DATASETS:
         lines.append(f"Dataset {ds}: {SYNTHETIC_DATASETS[ds]}. Our numbers are NOT comparable "
                      f"to the paper's, which are on {spec.dataset}.")
-    elif ds != spec.dataset:
+    elif ds != spec.paper_dataset(ds):
         lines.append(f"Dataset {ds}; the paper's numbers are on {spec.dataset}.")
     return lines
 
@@ -510,7 +546,7 @@ def caption(result: TableResult) -> list[str]:
         + (f"Marks ({' '.join(marks)}) are computed: two-sided independent t-tests over the "
            "seeds against the baseline the paper names (the CSV's p_values column). "
            if marks or result.entries["p_values"].astype(bool).any() else "")
-        + (f"Paper: {spec.paper} {spec.label} as printed ({spec.dataset})"
+        + (f"Paper: {spec.paper} {spec.label} as printed ({spec.paper_dataset(ds)})"
            + (", with its marks. " if result.entries["paper_marks"].astype(bool).any()
               else ". ")
            + f"Δ = ours − paper. {spec.note_mark} the paper's cell is garbled or inconsistent "
