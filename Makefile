@@ -94,7 +94,7 @@ demo: $(STAMP)
 	$(VENV)/bin/ser-prepare demo --out $(DATA) $(if $(WORKERS),--workers $(WORKERS))
 	$(VENV)/bin/ser-train --experiment ho2020/table3 --dataset demo --data $(DATA) \
 		--runs $(RUNS) --epochs $(DEMO_EPOCHS) --set training.learning_rate=$(DEMO_LR)
-	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
+	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) --data $(DATA) $(REPORT_ANNOTATIONS)
 
 demo-triantafyllopoulos2022: $(STAMP)
 	$(VENV)/bin/ser-prepare demo --out $(DATA) --features logmel64,bert_mean
@@ -103,13 +103,13 @@ demo-triantafyllopoulos2022: $(STAMP)
 		$(VENV)/bin/ser-train --experiment triantafyllopoulos2022/$$table --data $(DATA) \
 			--runs $(RUNS) $(T22_SETS) || exit 1; done
 	$(PY) -c "$$T22_ACTS" $(DATA)/demo/manifest.csv $(DEMO_ACTS)
-	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
+	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) --data $(DATA) $(REPORT_ANNOTATIONS)
 
 demo-alqurashi2024: $(STAMP)
 	$(VENV)/bin/ser-prepare demo --out $(DATA) --features mfcc39_mean,prosody8,gemaps_func,bert_tokens,raw
 	$(VENV)/bin/ser-train --experiment alqurashi2024/table2 --dataset demo --data $(DATA) \
 		--runs $(RUNS) $(A24_SETS)
-	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) $(REPORT_ANNOTATIONS)
+	$(VENV)/bin/ser-report --runs $(RUNS) --out $(TABLES) --data $(DATA) $(REPORT_ANNOTATIONS)
 
 test: $(STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q

@@ -271,10 +271,18 @@ def build_meld_clean(parent: Path, per_split=(3, 2, 2)) -> Path:
 MOSEI_EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
 
 
+def _pulsing_tone(emotion: int, seconds=1.0, rate=16000) -> np.ndarray:
+    """1 s of a tone whose pitch and loudness pulse rate follow the emotion: a steady tone
+    is all zeros after the MFCCs' per-utterance mean normalisation, a pulsing one is not."""
+    x = tone(seconds, rate, freq=200.0 + 150.0 * emotion)
+    t = np.arange(len(x)) / rate
+    return (x * (0.55 + 0.45 * np.sin(2 * np.pi * (1.5 + emotion) * t))).astype(np.float32)
+
+
 def build_mosei_clean(parent: Path, videos=(4, 2, 2), segments=6) -> Path:
     """A MOSEI copy with ``videos`` (train, valid, test) videos of ``segments`` 1-s segments;
-    segment k's strongest emotion is k % 6 (intensity 1..3, a weaker second emotion on every
-    other segment), its tone pitch follows it, and a transcript names it."""
+    segment k's strongest emotion is (k + video) % 6 (intensity 1..3, a weaker second emotion
+    on every other segment), its tone's pitch and pulse follow it, and a transcript names it."""
     import h5py
 
     root = parent / "CMU-MOSEI"
@@ -302,7 +310,7 @@ def build_mosei_clean(parent: Path, videos=(4, 2, 2), segments=6) -> Path:
                     intervals.append([float(k), float(k + 1)])
                     features.append([0.0, *scores])
                     lines.append(f"{video}___{k}___{k}.0___{k + 1}.0___{words[emotion]}")
-                    signal.append(tone(1.0, freq=200.0 + 150.0 * emotion))
+                    signal.append(_pulsing_tone(emotion))
                 group = data.create_group(video)
                 group.create_dataset("intervals", data=np.array(intervals))
                 group.create_dataset("features", data=np.array(features, dtype=np.float32))
