@@ -37,21 +37,22 @@ def _feature_list(value: str) -> list[str]:
     return names
 
 
-def experiment_features(name: str) -> list[str]:
-    """The feature sets the cells of an experiment read (``--for``), checked to exist."""
-    from ser_keras.experiment import load_experiment, required_feature_sets
+def experiment_features(name: str, corpus: str = "") -> list[str]:
+    """The feature sets the cells of an experiment read on ``corpus`` (``--for``), checked
+    to exist."""
+    from ser_keras.experiment import load_experiment_for, required_feature_sets
 
-    names = required_feature_sets(load_experiment(name))
+    names = required_feature_sets(load_experiment_for(name, corpus))
     if not names:
         raise argparse.ArgumentTypeError("its cells read no feature set (transcripts only)")
     return _feature_list(",".join(names))
 
 
-def experiment_augmentation(name: str) -> list[str]:
+def experiment_augmentation(name: str, corpus: str = "") -> list[str]:
     """The cells of an experiment that train on augmented copies (``augmentation`` set)."""
-    from ser_keras.experiment import load_experiment
+    from ser_keras.experiment import load_experiment_for
 
-    exp = load_experiment(name)
+    exp = load_experiment_for(name, corpus)
     return [c.id for c in exp.cells if exp.for_cell(c).augmentation != "none"]
 
 
@@ -157,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
             print("ser-prepare: error: give --features or --for, not both", file=sys.stderr)
             return 2
         try:
-            args.features = experiment_features(args.for_experiment)
+            args.features = experiment_features(args.for_experiment, args.corpus)
         except (SerKerasError, argparse.ArgumentTypeError) as err:
             print(f"ser-prepare: error: --for {args.for_experiment}: {err}", file=sys.stderr)
             return 2
         print(f"{args.for_experiment} reads: {', '.join(args.features)}")
-        wanting = experiment_augmentation(args.for_experiment)
+        wanting = experiment_augmentation(args.for_experiment, args.corpus)
         if wanting and augment is None:
             print(f"note: cell(s) {', '.join(wanting)} of {args.for_experiment} train on "
                   "augmented copies: add --augment noise (or train them with --set "

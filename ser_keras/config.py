@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import types
 import typing
 from pathlib import Path
@@ -28,11 +27,10 @@ from typing import Any, Mapping
 import yaml
 
 from ser_keras.errors import ConfigError
-from ser_keras.store import MANIFEST_COLUMNS
+from ser_keras.store import MANIFEST_COLUMNS, SCORE_NAME  # ... or a name of its scores
 
 CLASSES_TARGET = "classes"                               # targets: [classes] -> the class set
 CONTINUOUS_TARGETS = ("valence", "arousal", "dominance")  # manifest columns a model can regress
-SCORE_NAME = re.compile(r"[a-z][a-z0-9_]*")                  # ... or a name of its ``scores``
 TRANSCRIPT = "transcript"                                # input source: the manifest's text
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -405,8 +403,8 @@ class ExperimentConfig:
             if bad or not self.targets or len(set(self.targets)) != len(self.targets):
                 raise ConfigError(f"{where}.targets: {self.targets}; use [{CLASSES_TARGET}] or "
                                   f"distinct names of {list(CONTINUOUS_TARGETS)} or of the "
-                                  "manifest's scores (CMU-MOSEI: happy, sad, anger, surprise, "
-                                  "disgust, fear)")
+                                  "manifest's scores (a corpus's per-utterance scores, "
+                                  "checked against its manifest)")
         if self.test_split is not None and not self.test_split.strip():
             raise ConfigError(f"{where}.test_split: a split name (e.g. test) or null")
         for name, options in self.input_options.items():

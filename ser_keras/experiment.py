@@ -10,7 +10,9 @@ dotted overrides, builds the typed config (``ser_keras.config``) and resolves it
 protocol, scenario, task, and per cell the model (its registry entry and its validated model
 config), the source of every model input (the cell's mapping, else the experiment's, else the
 entry's default), the loss against the targets, the selection metric, the optimizer and
-schedule. Any mistake is a ``ConfigError`` naming the key, raised before a store is opened.
+schedule. Any mistake is a ``ConfigError`` naming the key, raised before a store is opened
+(regression targets that name a manifest's scores are checked against it when
+``ExperimentData`` opens the store, before any job trains).
 """
 from __future__ import annotations
 
@@ -124,7 +126,14 @@ NOT_PER_DATASET = ("dataset", "cells", "name", "paper", DATASET_KEYS)
 def with_dataset_keys(data: dict, overrides: Sequence[str], where: str = "config") -> dict:
     """``data`` with the keys its ``datasets`` block gives the dataset it runs on (after
     ``overrides``: ``--dataset mosei`` picks ``datasets.mosei``), then ``overrides`` over
-    them. One experiment, several corpora: ``datasets: {mosei: {class_set: mosei6}}``."""
+    them. One experiment, several corpora: ``datasets: {mosei: {class_set: mosei6}}``.
+    A block's keys may be dotted (``training.epochs: 3``); ``--set datasets.mosei.KEY=V``
+    edits the block; a cell may not move to a corpus that has a block (its keys would not
+    follow it)."""
+    block_overrides = [o for o in overrides if o.split("=", 1)[0].split(".")[0] == DATASET_KEYS]
+    overrides = [o for o in overrides if o not in block_overrides]
+    if block_overrides:
+        data = apply_overrides(data, block_overrides)
     blocks = data.pop(DATASET_KEYS, None)
     if blocks is None:
         return apply_overrides(data, list(overrides))
@@ -134,10 +143,26 @@ def with_dataset_keys(data: dict, overrides: Sequence[str], where: str = "config
         bad = sorted(k for k in block if k.split(".")[0] in NOT_PER_DATASET)
         if bad:
             raise ConfigError(f"{where}.{DATASET_KEYS}.{dataset}: cannot set {bad} per dataset")
+    for cell in data.get("cells") or []:
+        moved = (cell.get("overrides") or {}).get("dataset") if isinstance(cell, dict) else None
+        if moved in blocks:
+            raise ConfigError(f"{where}.cells[{cell.get('id')}].overrides.dataset: {moved} has "
+                              f"keys in {DATASET_KEYS}.{moved}; set them in the cell's "
+                              "overrides, or run the experiment with --dataset")
     dataset = apply_overrides(copy.deepcopy(data), list(overrides)).get("dataset")
     if dataset in blocks:
-        data = cfg.merge(data, blocks[dataset])
+        try:
+            data = apply_overrides(data, copy.deepcopy(blocks[dataset]))
+        except ConfigError as err:
+            raise ConfigError(f"{where}.{DATASET_KEYS}.{dataset}: {err}") from None
     return apply_overrides(data, list(overrides))
+
+
+def load_experiment_for(name_or_path: str, corpus: str) -> ExperimentConfig:
+    """The experiment as it runs on ``corpus`` (``ser-prepare CORPUS --for``): with
+    ``dataset=<corpus>`` when its ``datasets`` block names the corpus, else as it is."""
+    blocks = read_experiment_yaml(experiment_path(name_or_path)).get(DATASET_KEYS) or {}
+    return load_experiment(name_or_path, [f"dataset={corpus}"] if corpus in blocks else [])
 
 
 def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:
@@ -153,7 +178,17 @@ def read_experiment_yaml(path: Path, seen: tuple[str, ...] = ()) -> dict:
         return data
     if str(base) in seen:
         raise ConfigError(f"{path}: extends {base} in a cycle ({' -> '.join(seen)})")
-    return cfg.merge(read_experiment_yaml(experiment_path(str(base)), (*seen, str(base))), data)
+    merged = cfg.merge(read_experiment_yaml(experiment_path(str(base)), (*seen, str(base))),
+                       data)
+    # a key this file sets itself beats the one its base sets per dataset (unless this file
+    # sets it per dataset too)
+    own = (data.get(DATASET_KEYS) or {}) if isinstance(data.get(DATASET_KEYS), dict) else {}
+    for dataset, block in (merged.get(DATASET_KEYS) or {}).items():
+        if isinstance(block, dict):
+            mine = own.get(dataset) or {}
+            merged[DATASET_KEYS][dataset] = {k: v for k, v in block.items()
+                                             if k not in data or k in mine}
+    return merged
 
 
 def adhoc_experiment(model: str, *, dataset: str, class_set: str, protocol: str,
@@ -296,5 +331,6 @@ def required_feature_sets(exp: ExperimentConfig, cells: Sequence[str] | None = N
 
 
 __all__ = ["CellPlan", "InputPlan", "adhoc_experiment", "experiment_from_dict",
+           "load_experiment_for",
            "experiment_path", "load_experiment", "plan_cell", "required_feature_sets",
            "resolve"]

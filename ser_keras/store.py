@@ -38,6 +38,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -151,14 +152,25 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def format_scores(scores) -> str:
-    """The ``scores`` cell of ``{name: value}`` (in its order; "" for none)."""
-    def number(value) -> str:  # six decimals: MOSEI's intensities are thirds
-        value = float(value)
-        return f"{value:.6f}".rstrip("0").rstrip(".") if np.isfinite(value) else "nan"
+SCORE_NAME = re.compile(r"[a-z][a-z0-9_]*")   # a score's name (lower case: a target name)
 
-    return SCORE_SEPARATOR.join(f"{name}{SCORE_ASSIGN}{number(value)}"
-                                for name, value in dict(scores or {}).items())
+
+def format_scores(scores) -> str:
+    """The ``scores`` cell of ``{name: value}`` (in its order; "" for none); ValueError for a
+    name that is no SCORE_NAME or a name given twice."""
+    def number(value) -> str:  # six decimals: MOSEI's intensities are thirds; never "-0"
+        value = float(value)
+        if not np.isfinite(value):
+            return "nan"
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+
+    items = list(scores.items() if isinstance(scores, dict) else scores)
+    names = [str(n) for n, _ in items]
+    bad = [n for n in names if not SCORE_NAME.fullmatch(n)]
+    if bad or len(set(names)) != len(names):
+        raise ValueError(f"score names {names}: each once, lower case [a-z][a-z0-9_]*")
+    return SCORE_SEPARATOR.join(f"{name}{SCORE_ASSIGN}{number(value)}" for name, value in items)
 
 
 def parse_scores(text: str, where: str = "scores") -> dict[str, float]:
@@ -168,12 +180,14 @@ def parse_scores(text: str, where: str = "scores") -> dict[str, float]:
         if not item.strip():
             continue
         name, sep, value = item.partition(SCORE_ASSIGN)
+        name = name.strip()
         try:
-            if not sep or not name.strip():
+            if not sep or not SCORE_NAME.fullmatch(name) or name in out:
                 raise ValueError
-            out[name.strip()] = float(value)
+            out[name] = float(value)
         except ValueError:
-            raise ValueError(f"{where}: {item!r} is not name=value") from None
+            raise ValueError(f"{where}: {item!r} is not name=value (a lower-case name, "
+                             "once)") from None
     return out
 
 

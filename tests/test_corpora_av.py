@@ -255,7 +255,6 @@ def _prepare_msp(source, out, tiny_bert, *extra, features="logmel64,bert_mean"):
 def _msp_state(out):
     import json
 
-
     rows = {r["utt_id"]: r for r in store.read_manifest(store.manifest_path(out, "msp-podcast"))}
     report = json.loads((out / "msp-podcast" / "prepare_report.json").read_text())
     return rows, report

@@ -49,8 +49,10 @@ def test_tables_6_7_10_from_prepare_to_report(official_store, tmp_path):
     folds = json.loads((runs / "ho2020/table6/meld/multimodal/fold00-seed0/folds.json"
                         ).read_text())
     assert (len(folds["train"]), len(folds["validation"]), len(folds["test"])) == (21, 14, 14)
-    # the floor beside every run: always the training majority class
-    assert 0 <= meld["train_majority"]["accuracy"] <= 1
+    # the floor beside every run: always the training majority class (3 per class in train:
+    # the first, neutral; 2 of the 14 test utterances)
+    assert meld["train_majority"] == {"class": "neutral", "accuracy": pytest.approx(2 / 14),
+                                      "train_share": pytest.approx(1 / 7)}
 
     # regression: six outputs, MAE = NumPy's on the saved predictions, the training-mean floor
     run = runs / "ho2020/table7/mosei/audio-scores/fold00-seed0"
@@ -86,7 +88,6 @@ def test_tables_6_7_10_from_prepare_to_report(official_store, tmp_path):
     line = next(x for x in md7.splitlines() if x.startswith("| Ours (this package) | Audio"))
     cells = [c.strip() for c in line.split("|")]
     assert cells[9] != "—" and cells[12] != "—"          # MAE and its floor, ours
-    assert "ser-train --experiment ho2020/table7 --dataset mosei --cells multimodal-scores" \
-        in md7                                           # the cell not run, its command
+    assert "ser-train --experiment ho2020/table7 --cells multimodal-scores" in md7   # not run
     for name in ("ho2020_fig6_meld_multimodal.png", "ho2020_fig7_mosei_audio.png"):
         assert (tables / "figures" / name).is_file()

@@ -160,9 +160,14 @@ def test_table7_lists_each_corpus_its_literature_and_our_mae_beside_the_floor(re
                   & (mosei["row_modality"] == "Multimodal") & (mosei["column"] == "MAE")]
     assert float(paper.iloc[0]["paper_mean"]) == 0.1321 and "0.1312" in paper.iloc[0]["note"]
     md = (out / "ho2020_table7_mosei.md").read_text()
-    assert "ser-train --experiment ho2020/table7 --dataset mosei --cells multimodal-scores" in md
-    # MELD has no scores: our MAE there is "—", and no run of table7 is asked for on MELD
-    assert set(meld.loc[meld["column"] == "MAE", "ours_text"]) <= {"—", ""}
+    # the cell not run, with the command that runs it (table7 runs on mosei by default)
+    assert "ser-train --experiment ho2020/table7 --cells multimodal-scores" in md
+    # MELD has no scores: our MAE there is n/a, and no run of table7 is asked for on MELD
+    ours_meld = meld[meld["row_model"] == "Ours (this package)"]
+    assert set(ours_meld.loc[ours_meld["column"] == "MAE", "ours_text"]) == {"n/a"}
+    meld_md = (out / "ho2020_table7_meld.md").read_text()
+    assert "ser-train --experiment ho2020/table7" not in meld_md
+    assert "ser-train --experiment ho2020/table6 --cells audio" not in meld_md  # it ran
 
 
 def test_table5_lists_other_work_with_its_cv_scheme_and_our_row(report):

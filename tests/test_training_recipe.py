@@ -82,3 +82,23 @@ def test_class_weights_inverse_frequency_and_relative_to_the_smallest():
 def test_unknown_optimizer_is_a_config_error():
     with pytest.raises(ConfigError, match="training.optimizer"):
         build_optimizer(_training(optimizer="no-such-optimizer"))
+
+
+def test_training_floor_is_the_trivial_predictor_of_the_training_part():
+    from types import SimpleNamespace
+
+    from ser_keras.training.tasks import training_floor
+
+    # classification: the most frequent training class (ties: the first), its test accuracy
+    cls = SimpleNamespace(regression=False, class_set="iemocap4", targets=["classes"])
+    floor = training_floor(cls, [1, 1, 2, 2, 0], np.array([2, 1, 1, 3]))["train_majority"]
+    assert floor == {"class": "angry", "accuracy": 0.5, "train_share": 0.4}
+    # regression: every target predicted as its training mean
+    reg = SimpleNamespace(regression=True, class_set="mosei6", targets=["happy", "sad"])
+    train = np.array([[0.0, 3.0], [1.0, 1.0], [2.0, 2.0]])
+    test = np.array([[1.0, 0.0], [3.0, 2.0]])
+    floor = training_floor(reg, train.tolist(), test)["train_mean"]
+    assert floor["mean"] == {"happy": 1.0, "sad": 2.0}
+    assert floor["per_target_mae"] == {"happy": 1.0, "sad": 1.0}
+    assert floor["mae"] == pytest.approx(np.abs(test - train.mean(axis=0)).mean())
+    assert floor["mse"] == pytest.approx(((test - train.mean(axis=0)) ** 2).mean())

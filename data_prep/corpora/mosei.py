@@ -45,7 +45,7 @@ import numpy as np
 
 from data_prep.corpora.common import ScanResult, source_directory
 from data_prep.errors import SourceError
-from ser_keras.store import format_scores
+from ser_keras.store import format_scores, parse_scores
 
 NAME = "mosei"
 LABEL_FILE = "CMU_MOSEI_Labels.csd"
@@ -225,8 +225,9 @@ def scan(source: str | Path, corpus: str = NAME) -> ScanResult:
                                 "non-finite score or an empty interval")
             else:
                 row["valence"] = float(values[0])
-                row["label"] = reduce_emotions(values[1:])
                 row["scores"] = format_scores(zip(EMOTIONS, values[1:]))
+                # the label of the scores as written (a score that rounds to 0 is no emotion)
+                row["label"] = reduce_emotions(parse_scores(row["scores"]).values())
             if video not in wavs:
                 row["status"] = "missing_audio"
             rows[utt_id] = row

@@ -339,30 +339,23 @@ def label_indices(rows: Sequence[dict], class_set: ClassSet) -> dict[str, int]:
     return {r["utt_id"]: class_set.index(r["label"]) for r in rows}
 
 
-def continuous_targets(rows: Sequence[dict], columns: Sequence[str]
+def continuous_targets(rows: Sequence[dict], columns: Sequence[str], where: str = ""
                        ) -> tuple[dict[str, list[float]], dict[str, str]]:
     """utt_id -> [values of ``columns``] for rows that have them all, and why others do not.
 
     A column is a manifest column (valence, arousal, dominance) or, when no such column
-    exists, a name of the manifest's ``scores`` (CMU-MOSEI's emotion intensities: happy ...).
-    A name that no row has anywhere is a ConfigError naming what the rows do have."""
+    exists, a name of the manifest's ``scores`` (CMU-MOSEI's emotion intensities: happy ...):
+    see ``check_targets``. ``where`` (the manifest) names the file in errors."""
     columns = list(columns)
-    named = set()
-    for row in rows:
-        named |= set(store.parse_scores(row.get("scores") or "", row.get("utt_id", "?")))
-    unknown = [c for c in columns if c not in store.MANIFEST_COLUMNS and c not in named]
-    if unknown and rows:
-        have = ", ".join(sorted(named)) or "none"
-        raise ConfigError(f"targets {unknown}: no manifest column or score of "
-                          f"{rows[0].get('corpus', 'the corpus')} (valence, arousal, "
-                          f"dominance; scores: {have})")
+    scored = [c for c in columns if c not in store.MANIFEST_COLUMNS]
+    if scored:
+        check_targets(rows, columns, where)
     values, lacking = {}, {}
     for row in rows:
-        scores = store.parse_scores(row.get("scores") or "", row.get("utt_id", "?")) \
-            if any(c not in store.MANIFEST_COLUMNS for c in columns) else {}
+        scores = _scores(row, where) if scored else {}
         try:
-            vector = [float(row.get(c) or "nan") if c in store.MANIFEST_COLUMNS
-                      else float(scores.get(c, math.nan)) for c in columns]
+            vector = [float(scores.get(c, math.nan)) if c in scored
+                      else float(row.get(c) or "nan") for c in columns]
         except ValueError:
             vector = [math.nan]
         if all(math.isfinite(v) for v in vector):
@@ -370,6 +363,31 @@ def continuous_targets(rows: Sequence[dict], columns: Sequence[str]
         else:
             lacking[row["utt_id"]] = f"no {'/'.join(columns)} value"
     return values, lacking
+
+
+def _scores(row: dict, where: str) -> dict[str, float]:
+    try:
+        return store.parse_scores(row.get("scores") or "", f"{where or 'manifest'}: "
+                                                           f"{row.get('utt_id', '?')}")
+    except ValueError as err:
+        raise StoreError(f"{err}; re-run ser-prepare") from None
+
+
+def check_targets(rows: Sequence[dict], columns: Sequence[str], where: str = "") -> None:
+    """ConfigError unless every continuous target is a manifest column or a score some row
+    has (naming the scores the rows do have, or that the manifest has none)."""
+    named: set[str] = set()
+    for row in rows:
+        if row.get("scores"):
+            named |= set(_scores(row, where))
+    unknown = [c for c in columns if c not in store.MANIFEST_COLUMNS and c not in named]
+    if unknown and rows:
+        corpus = rows[0].get("corpus") or "the corpus"
+        have = (f"scores: {', '.join(sorted(named))}" if named else
+                f"no row has scores (a corpus with scores prepared before they were kept: "
+                f"re-run ser-prepare {corpus})")
+        raise ConfigError(f"targets {unknown}: no manifest column or score of {corpus} "
+                          f"{where and f'({where}) '}(valence, arousal, dominance; {have})")
 
 
 def class_counts(rows: Sequence[dict], class_set: ClassSet) -> dict[str, int]:

@@ -74,7 +74,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import string
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -83,8 +82,9 @@ import pandas as pd
 
 from ser_keras.config import from_dict, read_yaml
 from ser_keras.errors import ConfigError, StoreError
-from ser_keras.reporting.declared import declaration_files
+from ser_keras.reporting.declared import _first_upper, _template_fields, declaration_files
 from ser_keras.reporting.published import NOTE_SEPARATOR, lookup
+from ser_keras.reporting.tables import MISSING, format_value
 from ser_keras.store import (MANIFEST_COLUMNS, STATUS_OK, manifest_path, parse_scores,
                              read_manifest)
 
@@ -100,7 +100,6 @@ DECIMALS = {COUNT: 0, DURATION: 2, TEST_SHARE: 2, MAJORITY: 2}
 TRAIN, TEST = "train", "test"
 ALL_GROUP = "all"
 TEMPLATE_FIELDS = ("group", "class", "statistic", "table", "dataset")
-MISSING = "—"
 NOTE_MARK = "†"
 # store corpora that ser-prepare synthesises (no release to point at)
 PREPARE_COMMANDS = {"demo": "ser-prepare demo", "demo-msp": "ser-prepare demo --layout msp-podcast"}
@@ -111,10 +110,7 @@ CLASS_HEADER = "class"  # the header of the classes (``display: {class: Emotion}
 
 def _shown(value: str, display: Mapping[str, str]) -> str:
     """The printed name: ``display``'s, else underscores as spaces, first letter upper-cased."""
-    if value in display:
-        return display[value]
-    text = value.replace("_", " ")
-    return text[:1].upper() + text[1:]
+    return display.get(value) or _first_upper(value.replace("_", " "))
 
 
 @dataclasses.dataclass
@@ -196,12 +192,7 @@ class CountsDecl:
             raise ConfigError(f"{where}.display: {unknown} name no class, group value, "
                               f"statistic, the group axis or {CLASS_HEADER!r}")
         for column, template in (self.published or {}).items():
-            try:
-                fields = {f for _, f, _, _ in string.Formatter().parse(template)
-                          if f is not None}
-            except ValueError as err:
-                raise ConfigError(f"{where}.published.{column}: {template!r} is not a "
-                                  f"template ({err})") from None
+            fields = _template_fields(template, f"{where}.published.{column}")
             bad = sorted(fields - set(TEMPLATE_FIELDS))
             if bad:
                 raise ConfigError(f"{where}.published.{column}: unknown field(s) {bad}; "
@@ -305,13 +296,16 @@ ENTRY_COLUMNS = ("group", "class", "statistic", "ours", "paper_mean", "paper_std
 
 
 def _duration(row: Mapping[str, str]) -> float:
-    """Seconds: ``duration_s``, else ``end_s - start_s``; NaN when neither is known."""
+    """Seconds: ``duration_s``, else ``end_s - start_s``; NaN when neither is known (or
+    it is not positive)."""
     try:
         if row.get("duration_s", "").strip():
-            return float(row["duration_s"])
-        return float(row["end_s"]) - float(row["start_s"])
+            seconds = float(row["duration_s"])
+        else:
+            seconds = float(row["end_s"]) - float(row["start_s"])
     except (TypeError, ValueError, KeyError):
         return math.nan
+    return seconds if seconds > 0 else math.nan   # an empty or reversed interval: unknown
 
 
 def _in_group(row: Mapping[str, str], where: Mapping[str, Sequence[str]]) -> bool:
@@ -522,8 +516,8 @@ def _majority(decl: CountsDecl, result: CountsResult, counts, group_rows) -> dic
 def _positions(decl: CountsDecl) -> list[tuple[str, str, str]]:
     """(group, class, statistic) of every position, in the CSV's order."""
     out = [(g, c, s) for g in decl.groups for c in decl.shown_classes for s in decl.statistics]
-    if decl.majority:
-        out += [(TEST, c, TEST_SHARE) for c in decl.shown_classes]
+    if decl.majority:   # the total's share would be 100 % by definition: none
+        out += [(TEST, c, TEST_SHARE) for c in decl.classes]
     return out
 
 
@@ -541,17 +535,11 @@ def _entry(decl: CountsDecl, published: pd.DataFrame | None, group: str, cls: st
     d = DECIMALS[stat]
     return {"group": group, "class": cls, "statistic": stat, "ours": ours,
             "paper_mean": p_mean, "paper_std": p_std, "diff": diff,
-            "ours_text": _number(ours, math.nan, d),
-            "paper_text": _number(p_mean, p_std, d) + (NOTE_MARK if paper and paper.note
+            "ours_text": format_value(ours, math.nan, d),
+            "paper_text": format_value(p_mean, p_std, d) + (NOTE_MARK if paper and paper.note
                                                        else ""),
             "diff_text": MISSING if math.isnan(diff) else f"{diff:+.{d}f}",
             "note": paper.note if paper else ""}
-
-
-def _number(mean: float, std: float, decimals: int) -> str:
-    if math.isnan(mean):
-        return MISSING
-    return f"{mean:.{decimals}f}" + ("" if math.isnan(std) else f" ± {std:.{decimals}f}")
 
 
 # === Writers ===
@@ -591,8 +579,8 @@ def _grid(result: CountsResult) -> tuple[list[str], list[list[str]], list[list[s
             return d.shown(TEST_SHARE)
         return _shown(g, d.display) if one_stat else f"{_shown(g, d.display)} {d.shown(s)}"
 
-    def three(e):
-        return [e["ours_text"], e["paper_text"], e["diff_text"]]
+    def three(e):  # a position the table has not (the total's test share): blank
+        return ["", "", ""] if e is None else [e["ours_text"], e["paper_text"], e["diff_text"]]
 
     if d.layout == "classes_as_rows":
         header = [_shown(CLASS_HEADER, d.display)]
@@ -600,7 +588,7 @@ def _grid(result: CountsResult) -> tuple[list[str], list[list[str]], list[list[s
             label = pair_label(g, s)
             header += [label, f"{label} paper", f"{label} Δ"]
         labels = [[d.shown(c)] for c in d.shown_classes]
-        cells = [[x for g, s in pairs for x in three(by_key[g, c, s])]
+        cells = [[x for g, s in pairs for x in three(by_key.get((g, c, s)))]
                  for c in d.shown_classes]
         return header, labels, cells
     header = [_shown(d.group_axis, d.display)] + ([] if one_stat else ["Statistic"])
@@ -609,7 +597,8 @@ def _grid(result: CountsResult) -> tuple[list[str], list[list[str]], list[list[s
     labels = [[_shown(g, d.display)] + ([] if one_stat else [d.shown(s)]) for g, s in pairs]
     if one_stat and d.majority:  # only the test share row differs in statistic: name it
         labels[-1] = [f"{_shown(TEST, d.display)} ({d.shown(TEST_SHARE)})"]
-    cells = [[x for c in d.shown_classes for x in three(by_key[g, c, s])] for g, s in pairs]
+    cells = [[x for c in d.shown_classes for x in three(by_key.get((g, c, s)))]
+             for g, s in pairs]
     return header, labels, cells
 
 

@@ -45,12 +45,14 @@ A paper declares each of its tables as rows x columns over axes (``tables:``), i
   marks), ``annotations`` (axes read from ``ser-report --annotations`` files),
   ``figure_baseline`` / ``figure_where`` / ``figure_select`` (which confusion figures, against
   which cell), ``note_mark``: see ``TableDecl``'s fields.
-- ``datasets``: the paper's corpora of a table over several (ho2020 Table 6: ``[meld,
-  mosei]``, ``dataset`` among them): the table is written for exactly these, each even
-  without runs, and ``{dataset}`` in a ``published`` template is the corpus being written
-  (on a stand-in: ``dataset``). A name may be declared once per corpus (disjoint
-  ``datasets``: a per-class table whose classes differ). Literature rows without a
-  published number on the corpus are left out.
+- ``datasets``: the paper's corpora of a table over several (``[meld, mosei]``, ``dataset``
+  among them): the table is written for each, even without runs, and ``{dataset}`` in a
+  ``published`` template (required then) is the corpus being written (on a stand-in corpus
+  with runs: ``dataset``). A name may be declared once per corpus (disjoint ``datasets``: a
+  per-class table whose classes differ). A column's ``datasets`` limits it to some of them
+  ("n/a" elsewhere, its cells not missing there). ``literature_where_published``: literature
+  rows only where published.csv has a row for the corpus (other work per corpus, method x
+  modality positions a work did not report).
 - ``value_labels``: ``{axis: {value: {label: value}}}``: the cell labels a value of a row axis
   stands for, instead of ``{axis: value}`` (a comparison table's own rows among literature
   rows: ``{method: {w2v-st-sd: {system: w2v, variant: st, setting: sd}}}``).
@@ -136,6 +138,8 @@ class ColumnDecl:
     for_class: str = ""        # a per-class statistic of this one class, in any table
     # cell labels this column adds to its position's (Table 1's {train: iemocap, test: ...})
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the corpora (of the table's ``datasets``) the column applies to; elsewhere "n/a"
+    datasets: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def published_name(self) -> str:
@@ -191,9 +195,10 @@ class TableDecl:
     # whose other rows are literature: {method: {w2v-st-d: {system: w2v, ...}}})
     value_labels: dict[str, dict[str, dict[str, str]]] = dataclasses.field(default_factory=dict)
     compare: bool = True       # false: Markdown and LaTeX show ours only (no published numbers)
-    # the paper's corpora when the table covers several (written for exactly these; see
-    # TableSpec.datasets); the first is ``dataset`` when that is not given
+    # the paper's corpora when the table covers several (each written even without runs;
+    # see TableSpec.datasets); ``dataset`` is one of them
     datasets: list[str] = dataclasses.field(default_factory=list)
+    literature_where_published: bool = False  # literature rows only with a number here
 
     # --- checks --------------------------------------------------------------------------
     def validate(self, where: str) -> None:
@@ -235,6 +240,17 @@ class TableDecl:
         if self.datasets and self.dataset not in self.datasets:
             raise ConfigError(f"{where}.datasets: {self.datasets} lacks the table's dataset "
                               f"{self.dataset!r}")
+        if len(set(self.datasets)) != len(self.datasets):
+            raise ConfigError(f"{where}.datasets: a corpus is listed twice ({self.datasets})")
+        if (len(self.datasets) > 1 and self.published is not None and not any(
+                "dataset" in _template_fields(t, where) for t in self.published.values())):
+            raise ConfigError(f"{where}.published: a table over {self.datasets} needs "
+                              "{dataset} in a key (each corpus its own published numbers)")
+        for j, column in enumerate(self.columns):
+            stray = sorted(set(column.datasets) - set(self.datasets or [self.dataset]))
+            if stray:
+                raise ConfigError(f"{where}.columns[{j}].datasets: {stray} are no corpora of "
+                                  "the table")
         if self.weighted_average and CLASS_AXIS not in used:
             raise ConfigError(f"{where}.weighted_average: needs a {CLASS_AXIS!r} axis")
         for dataset, name in self.class_sets.items():
@@ -351,9 +367,10 @@ class TableDecl:
         return ([{self.group_by: v} for v in self.values(self.group_by)] if self.group_by
                 else [{}])
 
-    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None
-                ) -> TableSpec:
-        """The TableSpec; ``cell_of(labels)`` names the cell of a position's label values."""
+    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None,
+                corpora: Sequence[tuple[str, str, tuple[str, ...]]] = ()) -> TableSpec:
+        """The TableSpec; ``cell_of(labels)`` names the cell of a position's label values;
+        ``corpora``: per experiment its default dataset and the corpora it names."""
         columns = tuple(Column(c.header, self.shown(g[self.group_by]) if g else "", c.kind)
                         for g in self.groups() for c in self.columns)
 
@@ -398,7 +415,7 @@ class TableDecl:
                             baselines[cell] = base
                     entries.append(Entry(cell, metric, column.for_class or cls, key,
                                          where.get(STRATUM_AXIS, ""), tuple(compare),
-                                         annotation))
+                                         annotation, tuple(column.datasets)))
             rows.append(Row(labels, tuple(entries), tuple(position.items())))
         return TableSpec(
             paper=self.paper, name=self.name, label=self.label, title=self.title,
@@ -417,7 +434,8 @@ class TableDecl:
             figure_baselines=tuple(sorted(baselines.items())),
             figure_cells=tuple(dict.fromkeys(figure_cells)) if self.figure_where else (),
             figure_select=self.figure_select, compare=self.compare,
-            datasets=tuple(self.datasets))
+            datasets=tuple(self.datasets), experiment_corpora=tuple(corpora),
+            literature_where_published=self.literature_where_published)
 
     def cell_labels(self, where: Mapping[str, str], column: ColumnDecl) -> dict[str, str]:
         """The labels of the cell a position's column reads: its label-axis values (a value
@@ -569,8 +587,8 @@ class SamplesDecl:
             if name not in CLASS_SETS:
                 raise ConfigError(f"{where}.class_sets.{dataset}: unknown class set {name!r}")
 
-    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None
-                ) -> TableSpec:
+    def to_spec(self, cell_of, cell_experiments: Mapping[str, str] | None = None,
+                corpora: Sequence[tuple[str, str, tuple[str, ...]]] = ()) -> TableSpec:
         """A one-column TableSpec whose rows are the listed cells (their runs, commands)."""
         layout = self.layout()
         rows = []
@@ -619,7 +637,7 @@ class TablesFile:
     templates: dict[str, Any] = dataclasses.field(default_factory=dict)  # YAML anchors only
     figures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     samples: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    # corpus count tables (ho2020 Tables 1, 2): read from the store's manifests, not from
+    # corpus count tables (a paper's dataset statistics): read from the store's manifests, not from
     # runs; declared and checked by ser_keras.reporting.corpus
     counts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -678,8 +696,8 @@ def load_paper(path: str | Path) -> PaperDeclarations:
                     merged[key] = {**defaults[key], **table[key]}
             decl = from_dict(cls, merged, at)
             at = f"{path}: {section}[{i}] ({decl.name})"
-            # a name is declared once, or once per corpus (disjoint ``datasets``: Table 10's
-            # classes differ between MELD and CMU-MOSEI); it names the output files with them
+            # a name is declared once, or once per corpus (disjoint ``datasets``: a per-class
+            # table whose classes differ between corpora); the files are named with them
             datasets = getattr(decl, "datasets", None) or [None]
             clash = [d for d in datasets if (decl.name, d) in names or (
                      (decl.name, None) in names) or (d is None and any(
@@ -738,6 +756,18 @@ def experiment_cells(experiments_dir: str | Path, experiment: str) -> dict[str, 
             for c in cells if isinstance(c, Mapping) and "id" in c}
 
 
+def experiment_corpora(experiments_dir: str | Path, experiment: str, default: str
+                       ) -> tuple[str, tuple[str, ...]]:
+    """(the dataset ``experiments/<experiment>.yaml`` runs on, the corpora of its
+    ``datasets:`` block); (``default``, ()) when there is no such file."""
+    path = Path(experiments_dir) / f"{experiment}.yaml"
+    if not path.is_file():
+        return default, ()
+    data = read_experiment_yaml(path)
+    blocks = data.get("datasets") if isinstance(data.get("datasets"), Mapping) else {}
+    return str(data.get("dataset") or default), tuple(str(k) for k in blocks)
+
+
 def run_cells(runs: pd.DataFrame | None, experiment: str) -> dict[str, dict[str, str]]:
     """{cell id: labels} of the runs of ``experiment`` (one row per distinct cell)."""
     if runs is None or runs.empty:
@@ -785,8 +815,10 @@ def resolve(decl: TableDecl | SamplesDecl, experiments_dir: str | Path,
             runs: pd.DataFrame | None):
     """(``cell_of``, {cell: its experiment}) of a declaration: the cells of its experiments'
     YAMLs, then those seen in the runs (see the module docstring)."""
-    declared, seen, owner = {}, {}, {}
+    declared, seen, owner, corpora = {}, {}, {}, []
     for experiment in dict.fromkeys([decl.experiment, *decl.experiments]):
+        corpora.append((experiment, *experiment_corpora(experiments_dir, experiment,
+                                                         decl.dataset)))
         cells = experiment_cells(experiments_dir, experiment)
         twice = sorted(set(cells) & set(declared))
         if twice:
@@ -797,7 +829,7 @@ def resolve(decl: TableDecl | SamplesDecl, experiments_dir: str | Path,
         ran = run_cells(runs, experiment)
         seen.update(ran)
         owner.update({c: experiment for c in ran if c not in owner})
-    return cell_resolver(decl, declared, seen), owner
+    return cell_resolver(decl, declared, seen), owner, tuple(corpora)
 
 
 def table_specs(experiments_dir: str | Path, runs: pd.DataFrame | None = None,

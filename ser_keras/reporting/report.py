@@ -158,7 +158,8 @@ def _percent_label(header: str, kind: str) -> str:
 
 def draw_figure(figure: FigureSpec, result: TableResult, path: Path) -> Path:
     """The PNG of a declared figure from its table's numbers (means, stds, published)."""
-    decl, spec, entries = figure.decl, figure.table, result.entries
+    # the table as built (rows without published numbers may be left out, renumbered)
+    decl, spec, entries = figure.decl, result.spec, result.entries
     title = f"{spec.paper} {spec.label}: {spec.title} — dataset: {result.dataset}"
     headers = [c.header for c in decl.columns]
 
@@ -332,9 +333,9 @@ def index_markdown(results: Sequence[TableResult], files: dict[str, dict[str, Pa
         stem = r.spec.stem(r.dataset)
         links = " · ".join(f"[{suffix}]({path.relative_to(out_dir).as_posix()})"
                            for suffix, path in files[stem].items())
-        have = len(r.spec.cells) - len(r.missing_cells)
+        have = len(r.cell_runs) - len(r.missing_cells)
         out.append(f"| {r.spec.paper} | {r.spec.label}: {r.spec.title} | {r.dataset} | "
-                   f"{r.n_runs} | {have}/{len(r.spec.cells)} | {links} |")
+                   f"{r.n_runs} | {have}/{len(r.cell_runs)} | {links} |")
     out.append("")
     figure_lines = [
         f"- {stem}, {cell}: " + ", ".join(

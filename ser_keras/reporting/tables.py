@@ -22,6 +22,7 @@ import pandas as pd
 from ser_keras.reporting.published import NOTE_SEPARATOR, lookup
 
 MISSING = "—"
+NOT_APPLICABLE = "n/a"   # an entry of a column that is not on this corpus (Entry.datasets)
 DDOF = 1  # sample std: the papers do not say which; ddof=1 is what most ML papers report.
 # How a column's values are scaled and printed: rates are stored as fractions and shown in
 # percent like the papers; counts (support) as they are; other values (a CCC, an MSE) as they
@@ -63,6 +64,12 @@ class Entry:
     compare: tuple[tuple[str, str, float], ...] = ()
     # (annotation name, value): a residual test over the utterances with that annotation
     annotation: tuple[str, str] | None = None
+    # the corpora the entry applies to (a column of one corpus only: MAE where there are
+    # scores); () = every corpus. Elsewhere it is "n/a" and its cell is not missing.
+    datasets: tuple[str, ...] = ()
+
+    def applies_to(self, dataset: str) -> bool:
+        return not self.datasets or dataset in self.datasets
 
     @property
     def reference(self) -> bool:
@@ -107,10 +114,13 @@ class TableSpec:
     figure_cells: tuple[str, ...] = ()  # the cells with figures (default: every cell)
     figure_select: str = "all"          # "best": figures of the seed best on validation
     compare: bool = True       # False: Markdown and LaTeX show ours only (no paper, no Δ)
-    # the paper's corpora of a table over several (ho2020 Table 6: MELD and CMU-MOSEI): it is
-    # written for exactly these, each with its own published numbers ({dataset} in the key);
-    # () = the table is on ``dataset``, and written for every dataset with runs too
+    # the paper's corpora of a table over several (two corpora with the same columns): it is
+    # written for each of these, even without runs, each with its own published numbers
+    # ({dataset} in the key); other corpora with runs (stand-ins) get a table too
     datasets: tuple[str, ...] = ()
+    # per experiment: (its default dataset, every corpus it names: dataset + datasets: keys)
+    experiment_corpora: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    literature_where_published: bool = False  # literature rows only with a number here
 
     @property
     def experiment_names(self) -> tuple[str, ...]:
@@ -118,6 +128,15 @@ class TableSpec:
 
     def experiment_of(self, cell: str) -> str:
         return dict(self.cell_experiments).get(cell, self.experiment)
+
+    def default_dataset(self, experiment: str) -> str:
+        """The dataset ``ser-train --experiment <experiment>`` runs on without --dataset."""
+        return next((d for e, d, _ in self.experiment_corpora if e == experiment),
+                    self.dataset)
+
+    def corpora(self) -> set[str]:
+        """Every corpus the table's experiments name (their runs there are no stand-ins)."""
+        return {c for _, d, named in self.experiment_corpora for c in (d, *named)}
 
     def paper_dataset(self, dataset: str) -> str:
         """The paper's corpus a table on ``dataset`` compares with: itself when it is one of
@@ -152,7 +171,9 @@ class TableSpec:
         if stand_ins:      # a table whose cells name their corpora, on stand-ins (the demo)
             data = f" --stand-in {stand_ins}"
         else:
-            data = "" if dataset in (self.dataset, ALL_DATASETS) else f" --dataset {dataset}"
+            experiment = self.experiment_of(cell)
+            data = ("" if dataset in (self.default_dataset(experiment), ALL_DATASETS)
+                    else f" --dataset {dataset}")
             class_set = self.class_set_for(dataset)
             # the experiment picks the class set of each of its own corpora (``datasets:``)
             if (class_set != self.class_set and dataset != ALL_DATASETS
@@ -237,9 +258,11 @@ def datasets_for(spec: TableSpec, runs: pd.DataFrame) -> list[str]:
     A table that pools its datasets has one table for the paper's corpora (``ALL_DATASETS``)
     and one per stand-in of the paper's corpus (``demo`` for runs with ``--stand-in
     iemocap=demo,...``)."""
-    if spec.datasets:
-        return list(spec.datasets)
     mine = _runs_of(spec, runs)
+    if spec.datasets:   # the paper's corpora always; stand-ins (another corpus) when run
+        others = {str(d) for d in mine["dataset"].dropna().unique()} - spec.corpora() - set(
+            spec.datasets)
+        return [*spec.datasets, *sorted(others)]
     if not spec.per_dataset:
         groups = {stand_in_group(t, spec.dataset) for t in mine["stand_ins"].fillna("")}
         return sorted(g or ALL_DATASETS for g in groups) or [ALL_DATASETS]
@@ -340,14 +363,17 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
     from ser_keras.evaluation.significance import ttest_ind
 
     mine, refused_runs, stand_ins = table_runs(spec, runs, dataset)
-    by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
+    paper_dataset = spec.paper_dataset(dataset)
+    cells = tuple(dict.fromkeys(e.cell for row in spec.rows for e in row.entries
+                                if not e.reference and e.applies_to(paper_dataset)))
+    by_cell = {cell: mine[mine["cell"] == cell] for cell in cells}
     cell_runs = {cell: int(g["run_dir"].nunique()) for cell, g in by_cell.items()}
     cell_folds = {cell: sorted(g["fold"].dropna().unique().tolist())
                   for cell, g in by_cell.items()}
-    best = _best_seeds(mine, spec.cells) if spec.select == "best" else {}
+    best = _best_seeds(mine, cells) if spec.select == "best" else {}
     if best:
         mine = mine[[best.get(c, (None,))[0] == s for c, s in zip(mine["cell"], mine["seed"])]]
-        by_cell = {cell: mine[mine["cell"] == cell] for cell in spec.cells}
+        by_cell = {cell: mine[mine["cell"] == cell] for cell in cells}
     mine = _without_unsupported(mine)
     frames = {key: g[["seed", "fold", "run_dir", "value"]].dropna(subset=["value"])
               for key, g in mine.groupby(["cell", "stratum", "class", "metric"], sort=False)}
@@ -362,13 +388,12 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
         return frame["value"].to_numpy(dtype=float), frame["fold"].nunique()
 
     residual_cache: dict = {}
-    paper_dataset = spec.paper_dataset(dataset)
     records, status, residuals = [], [], {}
     for r, row in enumerate(spec.rows):
         for c, (column, entry) in enumerate(zip(spec.columns, row.entries)):
             scale, decimals = KINDS[column.kind]
             marks, p_texts = "", []
-            if entry.reference:
+            if entry.reference or not entry.applies_to(paper_dataset):
                 values, n_folds = np.array([]), 0
             elif entry.annotation is not None:
                 values, n_folds, line, frame = _residual_entry(
@@ -405,17 +430,20 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
                 "ours_std": std, "ours_marks": marks, "p_values": "; ".join(p_texts),
                 "paper_mean": p_mean, "paper_std": p_std,
                 "paper_marks": paper.mark if paper else "", "diff": diff,
-                "ours_text": ("" if entry.reference else
+                "ours_text": ("" if entry.reference else NOT_APPLICABLE
+                              if not entry.applies_to(paper_dataset) else
                               format_value(mean, std, decimals, n if annotate else None)
                               + marks),
                 "paper_text": format_value(p_mean, p_std, decimals) + (
                     paper.mark if paper else "") + (spec.note_mark if paper and paper.note
                                                      else ""),
                 "diff_text": MISSING if math.isnan(diff) else f"{diff:+.{decimals}f}",
-                "note": paper.note if paper else "",
+                "note": paper.note if paper else "", "_published": paper is not None,
             })
+    published_found = {(r["row"], r["col"]) for r in records if r["_published"]}
     entries = pd.DataFrame(records, columns=list(ENTRY_COLUMNS))
-    spec, entries = _without_empty_references(spec, entries)
+    if spec.literature_where_published:
+        spec, entries = _without_empty_references(spec, entries, published_found)
     transcripts = tuple(sorted({t for t in mine["transcripts"].fillna("") if t}))
     return TableResult(spec, dataset, entries, int(mine["run_dir"].nunique()), cell_runs,
                        cell_folds, refused_runs, stand_ins, transcripts,
@@ -426,14 +454,14 @@ def build_table(spec: TableSpec, runs: pd.DataFrame, published: pd.DataFrame | N
 RESIDUAL_STATS = ("residual_p", "residual_mean")
 
 
-def _without_empty_references(spec: TableSpec, entries: pd.DataFrame
-                              ) -> tuple[TableSpec, pd.DataFrame]:
-    """The spec and entries without the literature rows that have no published number on
-    this dataset (a comparison table over several corpora lists other work per corpus;
-    method x modality positions a work did not report), rows renumbered."""
+def _without_empty_references(spec: TableSpec, entries: pd.DataFrame,
+                              published: set[tuple[int, int]]) -> tuple[TableSpec, pd.DataFrame]:
+    """The spec and entries without the literature rows of which published.csv has no row on
+    this dataset (``literature_where_published``: a comparison over several corpora lists
+    other work per corpus; method x modality positions a work did not report), renumbered."""
     reference = {r for r, row in enumerate(spec.rows) if all(e.reference for e in row.entries)}
     empty = {r for r in reference
-             if entries.loc[entries["row"] == r, "paper_mean"].isna().all()}
+             if not any((r, c) in published for c in range(len(spec.columns)))}
     if not empty:
         return spec, entries
     kept = [r for r in range(len(spec.rows)) if r not in empty]
@@ -656,7 +684,7 @@ def to_csv_frame(result: TableResult) -> pd.DataFrame:
     frame.insert(0, "table", spec.name)
     frame.insert(0, "paper", spec.paper)
     frame["command"] = [spec.command(c, result.dataset, result.stand_ins)
-                        if c and not result.cell_runs[c] else "" for c in frame["cell"]]
+                        if c and result.cell_runs.get(c, 1) == 0 else "" for c in frame["cell"]]
     return frame
 
 
@@ -739,9 +767,9 @@ def write_table(result: TableResult, out_dir: str | Path,
 def summary_line(result: TableResult) -> str:
     """One console line: which table, how many runs, which cells are missing."""
     spec = result.spec
-    have = len(spec.cells) - len(result.missing_cells)
+    have = len(result.cell_runs) - len(result.missing_cells)  # the cells on this corpus
     line = (f"{spec.paper} {spec.name} [{result.dataset}]: {result.n_runs} runs, "
-            f"{have}/{len(spec.cells)} cells")
+            f"{have}/{len(result.cell_runs)} cells")
     if result.missing_cells:
         line += f"; missing: {', '.join(result.missing_cells)}"
     if result.incomplete_cells:

@@ -64,7 +64,8 @@ from ser_keras.data.classes import one_vs_rest, without
 from ser_keras.errors import ConfigError, ProtocolError
 from ser_keras.training.runner import (JobContext, Outcome, check_same_config, evaluate,
                                        run_dir, yaml_dump)
-from ser_keras.training.tasks import JobInputs, SupervisedTask, finished_run, selection_name
+from ser_keras.training.tasks import (FLOOR_BLOCKS, JobInputs, SupervisedTask, finished_run,
+                                     selection_name, training_floor)
 
 STAGES = ("level1", "emotions", "text")
 STAGE_KEYS = ("model", "inputs", "overrides")
@@ -258,7 +259,7 @@ class HierarchicalTask(SupervisedTask):
         opts = cascade_options(config, ctx.cell.id)
         classes = list(get_class_set(config.class_set).classes)
         if opts.source is None:
-            parts, info, params = self.train_stages(ctx, opts, classes)
+            parts, info, params, floor = self.train_stages(ctx, opts, classes)
             source_dir = None
         else:
             source_config = ctx.data.plans[opts.source].config
@@ -269,6 +270,7 @@ class HierarchicalTask(SupervisedTask):
             parts = read_stage_predictions(source_dir / STAGE_PREDICTIONS, classes,
                                            opts.neutral, opts.rest)
             record = json.loads((source_dir / "metrics.json").read_text())
+            floor = {k: record[k] for k in FLOOR_BLOCKS if k in record}  # the same fold
             info = {k: v for k, v in record["run"].items() if k in (
                 "fold_name", "stages", "test_speaker", "validation_speaker")}
             params = record.get("params")
@@ -299,7 +301,8 @@ class HierarchicalTask(SupervisedTask):
         if source_dir is not None:
             selection["source"] = str(source_dir)
         return Outcome(ids, y, scores.astype(np.float32), selection, params, info,
-                       (v_ids, v_y, v_scores.astype(np.float32)), extra={"cascade": block})
+                       (v_ids, v_y, v_scores.astype(np.float32)),
+                       extra={"cascade": block, **floor})
 
     def train_stages(self, ctx: JobContext, opts: CascadeOptions, classes: list[str]):
         import keras
@@ -366,7 +369,9 @@ class HierarchicalTask(SupervisedTask):
                                  for s, p in ctx.plan.stages.items()})
         info = {**inputs.fold_record,
                 "stages": {s: p.cell.model for s, p in ctx.plan.stages.items()}}
-        return parts, info, params
+        floor = training_floor(ctx.config, [inputs.targets[u] for u in inputs.ids["train"]],
+                               parts["test"]["y"])
+        return parts, info, params, floor
 
     def write_corrected(self, ctx, ids, y, pred, called, part, classes, neutral, opts):
         """The test samples Model 1 called neutral that were not neutral and that the final

@@ -4,7 +4,8 @@
     weights = class_weights(training.loss, counts=[120, 80, 40, 60])   # or None
 
 Losses (``LOSSES``): ``cross_entropy`` (sparse categorical, on softmax outputs), ``mse``
-(mean squared error over the targets), ``mae`` (alias ``l1``: mean absolute error), ``ccc`` (1 - the concordance correlation coefficient
+(mean squared error over the targets), ``mae`` (alias ``l1``: mean absolute error),
+``ccc`` (1 - the concordance correlation coefficient
 averaged over the targets, computed on each batch), and ``sum``: the weighted sum of
 ``terms`` (``[{name: ccc, weight: 1.0}, {name: mse, weight: 0.5}]``), the multi-task loss.
 

@@ -60,6 +60,17 @@ class ExperimentData:
             self.check_class_set(plan.config, plan.config.dataset)
             if plan.config.test_dataset:
                 self.check_class_set(plan.config, plan.config.test_dataset)
+        # a target typo fails before any cell trains (scores are known from the manifest only)
+        for plan in self.plans.values():
+            config = plan.config
+            scored = [t for t in config.targets if t not in store.MANIFEST_COLUMNS]
+            if config.regression and scored:
+                for dataset in filter(None, (config.dataset, config.test_dataset)):
+                    paths = [store.manifest_path(self.data_dir, c)
+                             for c in pooled.parts(dataset)]
+                    if all(p.is_file() for p in paths):  # else: the jobs name the store
+                        data_input.check_targets(self.rows(dataset), config.targets,
+                                                 ", ".join(map(str, paths)))
 
     @staticmethod
     def check_class_set(config: ExperimentConfig, dataset: str) -> None:

@@ -163,7 +163,8 @@ class SupervisedTask(Task):
                                     f"{config.test_dataset or config.dataset} has a value in "
                                     f"the manifest column {column!r}")
         if config.regression:
-            targets, lacking = data_input.continuous_targets(rows, config.targets)
+            targets, lacking = data_input.continuous_targets(
+                rows, config.targets, str(store.manifest_path(data.data_dir, config.dataset)))
         else:
             targets, lacking = data_input.label_indices(rows, class_set), {}
         parts, missing = {}, dict(lacking)
@@ -296,6 +297,9 @@ class SupervisedTask(Task):
         floor = training_floor(config, [inputs.targets[u] for u in train_ids], y_test)
         return Outcome(test_ids, y_test, scores, best, params, inputs.fold_record, validation,
                        predictions, floor)
+
+
+FLOOR_BLOCKS = ("train_majority", "train_mean")   # metrics.json blocks of training_floor
 
 
 def training_floor(config, train_targets, y_test) -> dict:
@@ -461,9 +465,10 @@ class EvaluateTask(SupervisedTask):
         if (directory / VALIDATION_PREDICTIONS).is_file():
             validation = read_predictions(directory / VALIDATION_PREDICTIONS, columns,
                                           config.regression)
-        return Outcome(test_ids, np.array([inputs.targets[u] for u in test_ids]), scores,
-                       {**best, "source": str(directory)}, params, inputs.fold_record,
-                       validation)
+        y_test = np.array([inputs.targets[u] for u in test_ids])
+        floor = training_floor(config, [inputs.targets[u] for u in inputs.ids["train"]], y_test)
+        return Outcome(test_ids, y_test, scores, {**best, "source": str(directory)}, params,
+                       inputs.fold_record, validation, extra=floor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,7 +596,11 @@ class LateFusionTask(Task):
                 value = compute(name, validation[1], validation[2])
                 selection = {"metric": selection_name(name),   # as EpochSelector names it
                              "value": math.nan if value is None else float(value)}
-        fold_info = json.loads((runs[0][0] / "metrics.json").read_text())["run"]
+        first = json.loads((runs[0][0] / "metrics.json").read_text())
+        fold_info = first["run"]
+        # the sources share the fold (checked above: the same test utterances), so the floor
+        # of the first is the fusion's
+        floor = {k: first[k] for k in FLOOR_BLOCKS if k in first}
         info = {k: fold_info[k] for k in fold_info if k not in (
             "experiment", "paper", "cell", "labels", "model", "task", "dataset",
             "test_dataset", "class_set", "protocol", "scenario", "targets", "inputs", "fold",
@@ -601,7 +610,7 @@ class LateFusionTask(Task):
             "weights": weights.tolist(), "test": ids})
         return Outcome(ids, y_true, probs.astype(np.float32),
                        {**selection, "sources": list(sources), "seeds": seeds,
-                        "weights": weights.tolist()}, None, info, validation)
+                        "weights": weights.tolist()}, None, info, validation, extra=floor)
 
 
 TASKS: Registry[type[Task]] = Registry("task")
