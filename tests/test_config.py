@@ -43,6 +43,23 @@ def test_one_experiment_over_meld_and_mosei_follows_the_dataset(tmp_path):
     scores = load_experiment("ho2020/table7")         # extends table6: the block is inherited
     assert (scores.dataset, scores.class_set, scores.regression) == ("mosei", "mosei6", True)
     assert scores.targets == ["happy", "sad", "anger", "surprise", "disgust", "fear"]
+    # a file's own key beats its base's per-dataset one; --set edits a block; dotted keys
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: ho2020/table6\nname: c\ndataset: mosei\nclass_set: meld7\n")
+    assert load_experiment(str(child)).class_set == "meld7"
+    edited = load_experiment("ho2020/table6", ["dataset=mosei",
+                                               "datasets.mosei.training.epochs=3"])
+    assert edited.training.epochs == 3 and edited.class_set == "mosei6"
+    dotted = tmp_path / "dotted.yaml"
+    dotted.write_text("extends: ho2020/table6\nname: d\n"
+                      "datasets: {mosei: {training.epochs: 7}}\n")
+    assert load_experiment(str(dotted), ["dataset=mosei"]).training.epochs == 7
+    assert load_experiment(str(dotted)).training.epochs == 100       # on meld: the base's
+    moved = tmp_path / "moved.yaml"
+    moved.write_text("extends: ho2020/table6\nname: m\n"
+                     "cells: [{id: a, model: mmfa-audio, overrides: {dataset: mosei}}]\n")
+    with pytest.raises(ConfigError, match=r"cells\[a\].overrides.dataset: mosei has keys"):
+        load_experiment(str(moved))
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nclass_set: iemocap4\ncells: [{id: a, model: mmfa-audio}]\n"
                    "datasets: {demo: {cells: []}}\n")

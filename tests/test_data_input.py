@@ -9,7 +9,7 @@ from ser_keras.config import InputOptions
 from ser_keras.data import get_class_set
 from ser_keras.data import input as data_input
 from ser_keras.data.input import InputFeed
-from ser_keras.errors import ConfigError
+from ser_keras.errors import ConfigError, StoreError
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +220,12 @@ def test_continuous_targets_read_the_manifest_scores():
     with pytest.raises(ConfigError, match=r"targets \['joy'\]: no manifest column or score of "
                                           r"mosei .*scores: anger, happy, sad"):
         data_input.continuous_targets(rows, ["happy", "joy"])
+
+
+def test_a_malformed_scores_cell_is_a_one_line_store_error():
+    rows = [{"utt_id": "a", "corpus": "mosei", "scores": "happy=1;sad"}]
+    with pytest.raises(StoreError, match=r"m.csv: a: 'sad' is not name=value.*re-run ser-prepare"):
+        data_input.continuous_targets(rows, ["happy"], "m.csv")
+    rows = [{"utt_id": "a", "corpus": "mosei", "scores": ""}]
+    with pytest.raises(ConfigError, match="no row has scores.*re-run ser-prepare mosei"):
+        data_input.continuous_targets(rows, ["happy"])

@@ -30,6 +30,16 @@ def official_store(tmp_path_factory, tiny_bert):
     return data
 
 
+def test_scores_on_a_corpus_without_them_fail_before_training(official_store, tmp_path,
+                                                              capsys):
+    code = train_main(["--experiment", "ho2020/table7", "--dataset", "meld", "--data",
+                       str(official_store), "--runs", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "targets ['happy', 'sad', 'anger', 'surprise', 'disgust', 'fear']: " \
+        "no manifest column or score of meld" in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("*.json"))
+
+
 @pytest.mark.slow
 def test_tables_6_7_10_from_prepare_to_report(official_store, tmp_path):
     runs, tables = tmp_path / "runs", tmp_path / "tables"
