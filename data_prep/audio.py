@@ -8,6 +8,13 @@ Both paths return the same thing (mono float32 at the file's native rate, option
 
 Every extractor receives the signal produced by :func:`load_audio` (float32 in [-1, 1], mono,
 at the extractor's sample rate), decoded once per utterance.
+
+The stage-1 checks (:func:`check_audio`), in this order: ``missing_audio``, ``unreadable_audio``
+(what no decoder reads: a truncated header, a zero-byte file, a text file named ``.wav``),
+``empty_audio`` (no samples), ``nonfinite_audio`` (a float file holding NaN or Inf samples:
+every extractor would fail on it, or worse, quantise it silently), ``too_short_audio`` (shorter
+than :data:`MIN_DURATION_S`) and ``silent_audio``. Multi-channel files are downmixed, any bit
+depth (8-bit included) and any rate (8 kHz included) are read and resampled: they are ``ok``.
 """
 from __future__ import annotations
 
@@ -19,6 +26,16 @@ import soxr
 
 # A signal whose peak stays below -80 dBFS carries no speech: 16-bit dither alone is ~ -90 dBFS.
 SILENCE_PEAK = 10 ** (-80 / 20)
+
+MIN_DURATION_S = 0.1
+"""Shortest usable utterance (seconds, at the file's own rate): shorter audio is
+``too_short_audio``. 100 ms is the longest analysis frame among the speech feature sets:
+``mfcc39_smile``'s frame (ho2020: "audio frames of 100 ms"), also the length eGeMAPS pads to
+(``min_samples`` = 1600 at 16 kHz; its F0 frames are 60 ms) and four times ``mfcc39``'s 25 ms.
+It is a fixed constant, not the longest window of the sets being prepared, so that the manifest
+(and its hash, which every feature set is tied to) does not depend on ``--features``: preparing
+another set later never changes which utterances are usable. The 128 ms FFTs of ``mel``,
+``chroma`` and ``prosody8`` zero-pad a 100-128 ms signal (as their docstrings say)."""
 
 
 class AudioError(Exception):
@@ -51,7 +68,9 @@ def read_audio(path: str | Path, start_s: float | None = None,
             frames = -1 if stop < 0 else max(0, stop - start)
             data = f.read(frames=frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        raise AudioError("unreadable_audio", f"{path}: cannot decode audio ({err})") from err
+        # libsndfile's own text without its "Error opening '<path>': " (the path leads already)
+        reason = getattr(err, "error_string", None) or err
+        raise AudioError("unreadable_audio", f"{path}: cannot decode audio ({reason})") from err
     return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], rate
 
 
@@ -91,8 +110,15 @@ def _read_av(path: Path, start_s: float | None,
 
 def load_audio(path: str | Path, sample_rate: int = 16000, start_s: float | None = None,
                end_s: float | None = None) -> np.ndarray:
-    """Mono float32 signal of ``path`` resampled to ``sample_rate`` (soxr, high quality)."""
+    """Mono float32 signal of ``path`` resampled to ``sample_rate`` (soxr, high quality).
+
+    A signal holding NaN or Inf raises ``AudioError("nonfinite_audio")`` (the stage-1 check
+    marks such files first; this keeps them from any extractor whatever the caller).
+    """
     signal, rate = read_audio(path, start_s, end_s)
+    bad = _nonfinite_message(path, signal)
+    if bad:
+        raise AudioError("nonfinite_audio", bad)
     if rate != sample_rate and signal.size:
         signal = soxr.resample(signal, rate, sample_rate, quality="HQ").astype(np.float32)
     return np.ascontiguousarray(signal, dtype=np.float32)
@@ -103,19 +129,41 @@ def check_audio(path: str | Path, start_s: float | None = None,
     """Status, duration and native sample rate of one utterance's audio.
 
     Returns ``{"status", "duration_s", "sample_rate", "message"}`` where status is ``ok``,
-    ``missing_audio``, ``unreadable_audio``, ``empty_audio`` (no samples) or ``silent_audio``
-    (peak below -80 dBFS).
+    ``missing_audio``, ``unreadable_audio``, ``empty_audio`` (no samples), ``nonfinite_audio``
+    (NaN or Inf samples), ``too_short_audio`` (shorter than :data:`MIN_DURATION_S` = 0.1 s, a
+    fixed constant: see there) or ``silent_audio`` (peak below -80 dBFS). ``message`` is one
+    line naming the file ("" when ok).
     """
     try:
         signal, rate = read_audio(path, start_s, end_s)
     except AudioError as err:
         return {"status": err.status, "duration_s": None, "sample_rate": None,
-                "message": str(err)}
+                "message": " ".join(str(err).split())}
     duration = signal.size / rate
     if signal.size == 0:
         return {"status": "empty_audio", "duration_s": 0.0, "sample_rate": rate,
                 "message": f"{path}: no audio samples"}
+    bad = _nonfinite_message(path, signal)
+    if bad:
+        return {"status": "nonfinite_audio", "duration_s": duration, "sample_rate": rate,
+                "message": bad}
+    if duration < MIN_DURATION_S:
+        return {"status": "too_short_audio", "duration_s": duration, "sample_rate": rate,
+                "message": f"{path}: {signal.size} sample(s) at {rate} Hz = "
+                           f"{duration * 1000:.3g} ms, shorter than the minimum "
+                           f"{MIN_DURATION_S * 1000:g} ms"}
     if float(np.max(np.abs(signal))) < SILENCE_PEAK:
         return {"status": "silent_audio", "duration_s": duration, "sample_rate": rate,
                 "message": f"{path}: audio is silent (peak below -80 dBFS)"}
     return {"status": "ok", "duration_s": duration, "sample_rate": rate, "message": ""}
+
+
+def _nonfinite_message(path, signal: np.ndarray) -> str:
+    """One line naming ``path`` and its NaN / Inf sample counts ("" when all are finite)."""
+    finite = np.isfinite(signal)
+    if finite.all():
+        return ""
+    nan = int(np.count_nonzero(np.isnan(signal)))
+    inf = int(signal.size - np.count_nonzero(finite) - nan)
+    return (f"{path}: {nan} NaN and {inf} infinite sample(s) of {signal.size} (damaged float "
+            f"audio); not usable")

@@ -5,15 +5,21 @@
 1. scan: the corpus adapter lists every utterance with a status (label problems); with
    ``transcripts`` (``--transcripts CSV``, see ``data_prep.transcripts``) the user's text then
    replaces the release's for the utt_ids the CSV names (kept for later runs);
-2. audio check (worker processes): missing, unreadable, empty or silent audio get a status;
-   with ``augment`` (``--augment noise:snr=20,copies=2``, see ``data_prep.augment``) every
-   usable utterance then gets its augmented copies as extra rows;
+2. audio check (worker processes): missing, unreadable, empty, non-finite (NaN / Inf samples),
+   too short (under ``data_prep.audio.MIN_DURATION_S``) or silent audio get a status, and a
+   problem line naming the file (``data_prep.audio.check_audio``); with ``augment``
+   (``--augment noise:snr=20,copies=2``, see ``data_prep.augment``) every usable utterance
+   then gets its augmented copies as extra rows;
 3. the manifest is written (``<out>/<corpus>/manifest.csv``);
 4. extraction: audio feature sets run in worker processes, each utterance decoded ONCE for all
    requested audio sets (a copy: its source's audio plus the copy's own noise); text sets run
    batched in this process (a copy: its source's transcript). Each feature set is written
    shard by shard; complete shards are skipped on a re-run, so an interrupted prepare is
-   finished by running the same command again.
+   finished by running the same command again. Nothing non-finite is stored: the shard writer
+   refuses an array holding NaN or Inf (``non_finite_features``), an extractor failure is
+   recorded as ``extract_error: ...``; either way the utterance is a failure of that feature set
+   in its shard marker, counted in the report, with a problem line naming the file, the
+   utterance and the set.
 
 Copies are a pure function of the checked rows and the spec, so the same command writes the
 same manifest (same hash) and resumes. Another ``--augment`` (or none) writes another manifest:
@@ -82,17 +88,20 @@ def _check(row: dict) -> dict:
     return check_audio(row["audio_path"], _float(row.get("start_s")), _float(row.get("end_s")))
 
 
-def _extract(task: tuple) -> tuple[str, dict, str | None]:
+def _extract(task: tuple) -> tuple[str, dict, dict]:
     """Decode one utterance once and run every requested audio feature set on it.
 
-    Feature sets of one ``group`` (e.g. eGeMAPS LLDs and functionals) come from one
-    ``extract_group`` pass of their extractor.
+    Returns ``(utt_id, outputs, errors)``: ``errors`` maps a set to its failure reason. Audio
+    that cannot be decoded fails every set (its status, e.g. ``nonfinite_audio``); an
+    extractor that raises fails its own set only (``extract_error: ...``), the others keep their
+    outputs. Feature sets of one ``group`` (e.g. eGeMAPS LLDs and functionals) come from one
+    ``extract_group`` pass of their extractor (and fail together).
     """
     utt_id, path, start_s, end_s, names, snr_db = task
-    outputs, signals, groups = {}, {}, {}
-    try:
-        for name in names:
-            feature = _WORKER_FEATURES[name]
+    outputs, errors, signals, groups = {}, {}, {}, {}
+    for name in names:
+        feature = _WORKER_FEATURES[name]
+        try:
             if feature.sample_rate not in signals:
                 signal = load_audio(path, feature.sample_rate, start_s, end_s)
                 if snr_db is not None:
@@ -101,19 +110,30 @@ def _extract(task: tuple) -> tuple[str, dict, str | None]:
                     signal = augmentation.add_noise(signal, snr_db,
                                                     augmentation.rng_for(utt_id))
                 signals[feature.sample_rate] = signal
-            signal = signals[feature.sample_rate]
-            group = getattr(feature, "group", None)
-            if group is None:
-                outputs[name] = feature.extract(signal)
-                continue
-            if group not in groups:
+        except AudioError as err:
+            return utt_id, {}, {n: err.status for n in names}
+        except Exception as err:  # noqa: BLE001 - recorded per utterance, the corpus goes on
+            return utt_id, {}, {n: _extract_error(err) for n in names}
+        signal = signals[feature.sample_rate]
+        group = getattr(feature, "group", None)
+        if group is not None and group not in groups:
+            try:
                 groups[group] = feature.extract_group(signal)
-            outputs[name] = groups[group][name]
-    except AudioError as err:
-        return utt_id, {}, err.status
-    except Exception as err:  # noqa: BLE001 - recorded per utterance, the corpus goes on
-        return utt_id, {}, f"extract_error: {type(err).__name__}: {err}"[:300]
-    return utt_id, outputs, None
+            except Exception as err:  # noqa: BLE001 - every set of the group fails
+                groups[group] = _extract_error(err)
+        try:
+            result = feature.extract(signal) if group is None else groups[group]
+            if isinstance(result, str):   # the group's failure
+                errors[name] = result
+            else:
+                outputs[name] = result if group is None else result[name]
+        except Exception as err:  # noqa: BLE001 - recorded per utterance and set
+            errors[name] = _extract_error(err)
+    return utt_id, outputs, errors
+
+
+def _extract_error(err: Exception) -> str:
+    return " ".join(f"extract_error: {type(err).__name__}: {err}".split())[:300]
 
 
 def _float(value) -> float | None:
@@ -242,6 +262,9 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
         for row, result in zip(to_check, _bar(checks, len(to_check), "audio check", progress)):
             row.update(status=result["status"], duration_s=result["duration_s"],
                        sample_rate=result["sample_rate"])
+            if result["status"] != store.STATUS_OK:
+                scan.problems.append(result["message"] or
+                                     f"{row['audio_path']}: {result['status']}")
         timings["audio_check_s"] = time.perf_counter() - t
 
         # Copies of the usable rows only: a source the check rejected gets none.
@@ -277,7 +300,8 @@ def prepare(corpus: str, source: str | Path, out: str | Path, adapter,
         _extract_text(feature, writer, by_id, progress)
     timings["extract_text_s"] = time.perf_counter() - t
 
-    report = _report(corpus, source, rows, scan.problems, out, timings, workers, list(features))
+    report = _report(corpus, source, rows, scan.problems, out, timings, workers, list(features),
+                     {r["utt_id"]: r.get("audio_path") or "" for r in rows + copies})
     report["augmentation"] = _augmentation_report(augment, copies)
     report["stale_feature_sets"] = stale
     report["transcripts"] = texts.report(rows)
@@ -366,11 +390,11 @@ def _extract_audio(executor, audio_sets, writers, by_id, progress):
                 shards = open_shards[index] = {n: writers[n].open_shard(index)
                                                for n in names_of[index]}
                 for _ in plan[index]:
-                    utt_id, outputs, error = next(results)
+                    utt_id, outputs, errors = next(results)
                     for name, shard in shards.items():
-                        if error:
-                            shard.fail(utt_id, error)
-                        else:
+                        if name in errors:
+                            shard.fail(utt_id, errors[name])
+                        else:  # refused (not stored, a marker failure) when not finite
                             shard.write(utt_id, outputs[name])
                     bar.update()
                 for shard in shards.values():
@@ -432,7 +456,28 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _report(corpus, source, rows, problems, out, timings, workers, features) -> dict:
+# Why a feature set holds no record of an utterance (a shard marker's failure reason), in words.
+_FAILURE_WORDS = {
+    "non_finite_features": "its features hold NaN or Inf values",
+    "out_of_float16_range": "its features exceed float16's range",
+    "nonfinite_audio": "its decoded audio holds NaN or Inf samples",
+}
+
+
+def _failure_lines(feature_summary: dict, paths: dict[str, str]) -> list[str]:
+    """One problem line per (feature set, failed utterance), naming the file, utterance, set."""
+    lines = []
+    for name, info in feature_summary.items():
+        for utt_id, reason in sorted(info["failed_utterances"].items()):
+            words = _FAILURE_WORDS.get(reason.split(":")[0], "extraction failed")
+            lines.append(f"{paths.get(utt_id) or '(no audio path)'}: {utt_id} not stored in "
+                         f"feature set {name}: {words} ({reason})")
+    return lines
+
+
+def _report(corpus, source, rows, problems, out, timings, workers, features,
+            paths: dict[str, str] | None = None) -> dict:
+    """The prepare report; ``paths`` (utt_id -> audio path) names the files of the failures."""
     by_status = collections.Counter(r["status"] for r in rows)
     ok_rows = [r for r in rows if r["status"] == store.STATUS_OK]
     audio_s = sum(float(r["duration_s"]) for r in ok_rows if r.get("duration_s"))
@@ -459,7 +504,7 @@ def _report(corpus, source, rows, problems, out, timings, workers, features) -> 
                                                if r["status"] == s).items()))
             for s in sorted(by_status)},
         "audio_seconds": round(audio_s, 3),
-        "problems": problems,
+        "problems": list(problems) + _failure_lines(feature_summary, paths or {}),
         "features": feature_summary,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "audio_x_realtime": round(audio_s / extract_s, 1) if extract_s > 0 else None,

@@ -299,7 +299,14 @@ class ShardWriter:
         self.failures: dict[str, str] = {}
         self.notes: dict[str, str] = {}
 
-    def write(self, utt_id: str, array: np.ndarray, note: str | None = None) -> None:
+    def write(self, utt_id: str, array: np.ndarray, note: str | None = None) -> bool:
+        """Store ``array`` as ``utt_id``'s record; True when stored.
+
+        No NaN or Inf is ever stored: an array holding one is refused, recorded in the marker's
+        failures as ``non_finite_features`` (``out_of_float16_range`` for a finite float32
+        array that float16 cannot hold), and False is returned so the caller can report it.
+        A wrong shape is a ValueError (a bug of the extractor, not of the utterance).
+        """
         array = np.asarray(array, dtype=np.float32)
         if array.ndim != RANKS[self.rank] or (self.dim is not None and array.shape[-1] != self.dim):
             expected = "(length, dim)" if self.rank == "sequence" else "(dim,)"
@@ -307,17 +314,18 @@ class ShardWriter:
                              f"feature set of dim {self.dim} stores {expected} arrays")
         if not np.all(np.isfinite(array)):
             self.fail(utt_id, "non_finite_features")
-            return
+            return False
         with np.errstate(over="ignore"):  # an overflow is checked for just below
             stored = array.astype(self.dtype)
         if not np.all(np.isfinite(stored)):  # finite in float32, beyond float16's range
             self.fail(utt_id, f"out_of_{self.dtype}_range")
-            return
+            return False
         self._writer.write(serialize_record(utt_id, stored, self.dtype))
         self.utt_ids.append(utt_id)
         self.lengths.append(int(array.shape[0]) if self.rank == "sequence" else 1)
         if note:
             self.notes[utt_id] = note
+        return True
 
     def fail(self, utt_id: str, reason: str) -> None:
         self.failures[utt_id] = reason

@@ -17,10 +17,15 @@ class ScanResult:
 
 
 def wav_files(folder: Path, problems: list[str]) -> list[Path]:
-    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk is reported, not kept."""
+    """The ``.wav`` files directly in ``folder``; macOS ``._*.wav`` junk and folders named
+    like a wav are reported, not kept."""
     wavs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in sorted(folder.iterdir()):
         if path.suffix.lower() != ".wav":
+            continue
+        if not path.is_file():
+            problems.append(f"{path}: a directory (or not a regular file) named like an audio "
+                            "file; ignored")
             continue
         if path.name.startswith("._"):
             problems.append(f"{path}: macOS resource-fork file, not audio; ignored")

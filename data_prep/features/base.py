@@ -3,6 +3,12 @@
 A *feature set* is one extractor with one configuration, stored under its own name
 (``mfcc39_smile``, ``bert_tokens``...). Its ``describe()`` is written to the store metadata,
 so anything that changes the numbers must appear in ``config``.
+
+Non-finite values, one policy: an audio set refuses a signal holding NaN or Inf
+(:func:`require_finite`, a ``ValueError``; stage 1 already marks such files
+``nonfinite_audio``) and never replaces a NaN / Inf in its output by a number; an output that
+is not finite anyway is refused by the store writer (``ser_keras.store.ShardWriter.write``),
+which records the utterance as failed for that set (``non_finite_features``).
 """
 from __future__ import annotations
 
@@ -10,6 +16,14 @@ import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
+
+
+def require_finite(signal: np.ndarray, name: str) -> None:
+    """ValueError naming the set ``name`` when ``signal`` holds NaN or Inf samples."""
+    finite = np.isfinite(signal)
+    if not finite.all():
+        raise ValueError(f"{name}: the signal holds {finite.size - np.count_nonzero(finite)} "
+                         f"NaN or infinite sample(s) of {finite.size}; not extracted")
 
 
 @dataclasses.dataclass

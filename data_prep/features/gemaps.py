@@ -57,7 +57,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from data_prep.features.base import AudioFeature
+from data_prep.features.base import AudioFeature, require_finite
 from data_prep.features.smile import CachedRunner, SmileHandle, import_opensmile
 
 GROUP = "egemaps_v02"
@@ -238,6 +238,7 @@ class _EGeMAPSGroup(CachedRunner, AudioFeature):
         if x.ndim != 1:
             raise ValueError(f"expected a mono 1-D signal, got shape {x.shape}")
         x = np.ascontiguousarray(x, dtype=np.float32)
+        require_finite(x, self.name)  # a NaN has no int16 value: refused, not cast
         if x.size < self.min_samples:
             x = np.concatenate([x, np.zeros(self.min_samples - x.size, np.float32)])
         data = to_int16(x).tobytes() if self.int16_input else x.tobytes()

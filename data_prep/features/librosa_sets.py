@@ -21,7 +21,13 @@ A signal shorter than the FFT size (including an empty one) is first zero-padded
 ``n_fft`` samples, so it gives ``1 + n_fft // hop`` frames (never an empty array, never a
 librosa warning); the utterance means of such a signal are means over those frames.
 
-All outputs are float32 and finite. Instances hold only their dataclass fields: picklable.
+Non-finite values (the package's one policy, ``data_prep.features.base``): a signal holding NaN
+or Inf is refused with a ``ValueError`` (:func:`_prepare`), and no output value is replaced: for
+a finite signal every set here is finite without help (``power_to_db`` floors the power at
+``amin`` before the log, so silence gives ``10 * log10(amin)``, never -inf; chroma leaves an
+all-zero frame zero), and an output that is not finite anyway (float32 overflow of a signal far
+outside [-1, 1]) is refused by the store writer, not zeroed. All outputs are float32.
+Instances hold only their dataclass fields: picklable.
 Written against librosa 0.11; only long-stable APIs are used (``feature.mfcc``,
 ``feature.melspectrogram``, ``feature.chroma_stft``, ``feature.delta``, ``feature.rms``,
 ``effects.hpss``, ``autocorrelate``, ``power_to_db``), all keyword-only as librosa 1.0 requires.
@@ -34,7 +40,7 @@ from typing import ClassVar
 import librosa
 import numpy as np
 
-from data_prep.features.base import AudioFeature
+from data_prep.features.base import AudioFeature, require_finite
 
 
 def expected_frames(num_samples: int, n_fft: int, hop_length: int) -> int:
@@ -42,19 +48,20 @@ def expected_frames(num_samples: int, n_fft: int, hop_length: int) -> int:
     return 1 + max(int(num_samples), int(n_fft)) // int(hop_length)
 
 
-def _prepare(signal: np.ndarray, min_length: int) -> np.ndarray:
-    """Mono float32, contiguous, zero-padded at the end to at least ``min_length`` samples."""
+def _prepare(signal: np.ndarray, min_length: int, name: str = "librosa") -> np.ndarray:
+    """Mono float32, contiguous, zero-padded at the end to at least ``min_length`` samples;
+    ValueError for a signal holding NaN or Inf."""
     y = np.ascontiguousarray(np.asarray(signal, dtype=np.float32).reshape(-1))
+    require_finite(y, name)
     if y.size < min_length:
         y = np.concatenate([y, np.zeros(min_length - y.size, dtype=np.float32)])
     return y
 
 
-def _finite32(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if not np.all(np.isfinite(x)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.ascontiguousarray(x)
+def _float32(x: np.ndarray) -> np.ndarray:
+    """``x`` as contiguous float32, values untouched: a NaN / Inf stays one (the store writer
+    refuses it; see the module docstring), it is never replaced by a number."""
+    return np.ascontiguousarray(np.asarray(x, dtype=np.float32))
 
 
 class _LibrosaMixin:
@@ -117,7 +124,7 @@ class Mfcc39(_LibrosaMixin, AudioFeature):
         return self.n_fft / self.sample_rate
 
     def _frames(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.n_fft)
+        y = _prepare(signal, self.n_fft, self.name)
         m = librosa.feature.mfcc(y=y, sr=self.sample_rate, n_mfcc=self.n_mfcc, n_fft=self.n_fft,
                                  hop_length=self.hop_length, n_mels=self.n_mels,
                                  fmin=self.fmin, fmax=self.fmax)
@@ -129,7 +136,7 @@ class Mfcc39(_LibrosaMixin, AudioFeature):
         return m.T  # (frames, 39)
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal))
+        return _float32(self._frames(signal))
 
 
 class _UtteranceMean:
@@ -144,7 +151,7 @@ class _UtteranceMean:
         return None
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal).mean(axis=0, dtype=np.float64))
+        return _float32(self._frames(signal).mean(axis=0, dtype=np.float64))
 
 
 @dataclasses.dataclass
@@ -205,12 +212,12 @@ class LogMel64(_LibrosaMixin, AudioFeature):
         return self.n_fft / self.sample_rate
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.n_fft)
+        y = _prepare(signal, self.n_fft, self.name)
         S = librosa.feature.melspectrogram(
             y=y, sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
             win_length=self.n_fft, window="hann", center=True, pad_mode=self.pad_mode,
             power=2.0, n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax)
-        return _finite32(librosa.power_to_db(S, ref=1.0, amin=self.amin, top_db=self.top_db).T)
+        return _float32(librosa.power_to_db(S, ref=1.0, amin=self.amin, top_db=self.top_db).T)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +257,7 @@ class Mel(_LibrosaMixin, AudioFeature):
         return self.n_fft / self.sample_rate
 
     def _frames(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.n_fft)
+        y = _prepare(signal, self.n_fft, self.name)
         S = librosa.feature.melspectrogram(y=y, sr=self.sample_rate, n_fft=self.n_fft,
                                            hop_length=self.hop_length, n_mels=self.n_mels)
         if self.db:
@@ -258,7 +265,7 @@ class Mel(_LibrosaMixin, AudioFeature):
         return S.T
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal))
+        return _float32(self._frames(signal))
 
 
 @dataclasses.dataclass
@@ -299,13 +306,13 @@ class Chroma(_LibrosaMixin, AudioFeature):
         return self.n_fft / self.sample_rate
 
     def _frames(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.n_fft)
+        y = _prepare(signal, self.n_fft, self.name)
         C = librosa.feature.chroma_stft(y=y, sr=self.sample_rate, n_fft=self.n_fft,
                                         hop_length=self.hop_length, tuning=self.tuning)
         return C.T
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(self._frames(signal))
+        return _float32(self._frames(signal))
 
 
 @dataclasses.dataclass
@@ -336,7 +343,7 @@ class Raw(_LibrosaMixin, AudioFeature):
         return 1.0 / self.sample_rate
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        return _finite32(_prepare(signal, 1).reshape(-1, 1))
+        return _float32(_prepare(signal, 1, self.name).reshape(-1, 1))
 
 
 @dataclasses.dataclass
@@ -366,8 +373,8 @@ class RawFixed(_LibrosaMixin, AudioFeature):
             raise ValueError(f"raw_fixed holds {self.dim} samples ({self.dim / 16000:g} s)")
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.dim)[:self.dim]
-        return _finite32(y)
+        y = _prepare(signal, self.dim, self.name)[:self.dim]
+        return _float32(y)
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,7 +437,7 @@ class Prosody8(_LibrosaMixin, AudioFeature):
     hpss_margin: float = 1.0
 
     def extract(self, signal: np.ndarray) -> np.ndarray:
-        y = _prepare(signal, self.frame_length).astype(np.float64)
+        y = _prepare(signal, self.frame_length, self.name).astype(np.float64)
         absy = np.abs(y)
         sig_mean = absy.mean()
         sig_std = y.std()
@@ -446,8 +453,8 @@ class Prosody8(_LibrosaMixin, AudioFeature):
         a = librosa.autocorrelate(c)
         ac_max = 1000.0 * a.max() / a.size
         ac_std = a.std()
-        return _finite32(np.array([sig_mean, sig_std, rms_mean, rms_std, silence, harmonic,
-                                   ac_max, ac_std]))
+        return _float32(np.array([sig_mean, sig_std, rms_mean, rms_std, silence, harmonic,
+                                  ac_max, ac_std]))
 
 
 LIBROSA_SETS: tuple[type, ...] = (Mfcc39, Mfcc39Mean, LogMel64, Mel, MelMean, Chroma,

@@ -74,7 +74,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from data_prep.features.base import AudioFeature
+from data_prep.features.base import AudioFeature, require_finite
 
 CONFIG_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "mfcc39_smile.conf"
@@ -333,6 +333,7 @@ class SmileMfcc39(CachedRunner, AudioFeature):
         if x.ndim != 1:
             raise ValueError(f"expected a mono 1-D signal, got shape {x.shape}")
         x = np.ascontiguousarray(x, dtype=np.float32)
+        require_finite(x, self.name)
         size = _samples(self.frame_size_s, self.sample_rate)
         if x.size < size:  # shorter than one frame: zero-pad to exactly one frame
             x = np.concatenate([x, np.zeros(size - x.size, dtype=np.float32)])

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from data_prep.errors import PrepareError
-from data_prep.features.base import AudioFeature
+from data_prep.features.base import AudioFeature, require_finite
 
 DEFAULT_CHECKPOINT = "hf://facebook/wav2vec2-base"  # alqurashi2024 Sec. II-B 2
 
@@ -93,6 +93,7 @@ class W2V2Mean(AudioFeature):
 
         backbone, _, _ = self._load()
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
+        require_finite(y, self.name)
         if y.size == 0:
             y = np.zeros(1, np.float32)  # the model pads it to one frame
         encoded = backbone({backbone.audio_name: y[None, :, None],
