@@ -10,10 +10,17 @@ Every (cell, fold, seed) is a separate job with its own run folder; finished job
 and an interrupted one resumes, so the same command can be re-run until everything is done,
 or split over machines with --cells/--folds/--seeds. The whole experiment (models, inputs,
 recipe) is checked before any data is read; a mistake is a one-line error (exit 2).
+
+On a cluster, ``--list-jobs`` prints the jobs of the command, one a line
+(``INDEX CELL fold F seed S STATE[ stage N after CELL,...]``), and ``--job-index I`` runs
+only the I-th of them: a scheduler's array (``--job-index $SLURM_ARRAY_TASK_ID``) runs an
+experiment in parallel. Jobs that read other cells' finished runs (late fusion, evaluate,
+hierarchical rule cells) come after all the others and say which cells they read.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -50,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-replicas", type=int, default=None,
                    help="with --strategy mirrored and no GPU: logical CPU devices to mirror over")
     p.add_argument("--force", action="store_true", help="retrain jobs that are done")
+    p.add_argument("--list-jobs", action="store_true",
+                   help="print the jobs this command runs, one a line: 'INDEX CELL fold F seed "
+                        "S STATE' (STATE: done, todo, resumes, redo or other-config), with "
+                        "' stage N after CELL,...' for the jobs that read those cells' "
+                        "finished runs (listed after them); train nothing")
+    p.add_argument("--job-index", type=int, metavar="I",
+                   help="run only the I-th job (0-based) of --list-jobs' list, e.g. "
+                        "--job-index $SLURM_ARRAY_TASK_ID")
+    p.add_argument("--tensorboard", nargs="?", const=True, default=None, metavar="DIR",
+                   help="write TensorBoard logs of every job: into <run folder>/tensorboard, "
+                        "or with DIR into DIR/<experiment>/<dataset>/<cell>/fold<FF>-seed<S> "
+                        "(tensorboard --logdir DIR); not part of the job's config")
     return p
 
 
@@ -154,6 +173,61 @@ def experiment_from_args(args):
                             scenario=args.scenario, inputs=features, overrides=overrides)
 
 
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One job of a command, as --list-jobs prints it and --job-index picks it."""
+
+    cell: str
+    fold: int
+    seed: int
+    stage: int = 0                    # > 0: reads the finished runs of ``after``
+    after: tuple[str, ...] = ()
+
+    def line(self, index: int, state: str) -> str:
+        line = f"{index} {self.cell} fold {self.fold} seed {self.seed} {state}"
+        if self.stage:
+            line += f" stage {self.stage} after {','.join(self.after)}"
+        return line
+
+
+def list_jobs(exp, data, cell_ids: list[str] | None, folds: list[int] | None,
+              note=print) -> list[Job]:
+    """The jobs of a command in the order it runs them: cells by stage (the tasks that read
+    finished runs after the cells they read), each cell's folds, each fold's seeds. The same
+    for every process given the same command (the index of --job-index)."""
+    from ser_keras.training.tasks import TASKS
+
+    cells = [exp.cell(c) for c in cell_ids] if cell_ids else list(exp.cells)
+    stage = {c.id: TASKS.get(data.plans[c.id].config.task).stage_of(data.plans[c.id].config)
+             for c in cells}
+    cells = sorted(cells, key=lambda c: stage[c.id])   # stable: the experiment's order
+    jobs = []
+    for cell in cells:
+        config = data.plans[cell.id].config
+        count = data.fold_count(config)
+        chosen = folds if folds is not None else (config.folds or list(range(count)))
+        beyond = [f for f in chosen if not 0 <= f < count]
+        if beyond and folds is not None:
+            # --folds 0,1 over cells of a 10-fold and a 1-fold protocol: each runs its own
+            note(f"{cell.id}: {config.protocol} has {count} fold(s); skipping "
+                 f"fold(s) {', '.join(map(str, beyond))}")
+            chosen = [f for f in chosen if 0 <= f < count]
+        after = _sources(config) if stage[cell.id] else ()
+        jobs += [Job(cell.id, fold, seed, stage[cell.id], after)
+                 for fold in chosen for seed in config.seeds]
+    return jobs
+
+
+def _sources(config) -> tuple[str, ...]:
+    """The cells whose finished runs a cell of a later stage reads (``task_options``:
+    ``source`` of evaluate and hierarchical rule cells, ``sources`` of a late fusion)."""
+    options = config.task_options or {}
+    sources = options.get("sources") or []
+    if options.get("source"):
+        sources = [options["source"], *sources]
+    return tuple(dict.fromkeys(str(s) for s in sources))
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
@@ -161,43 +235,64 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         # First: logical CPU devices (--cpu-replicas) must be set before TensorFlow starts,
-        # and resolving the experiment builds its optimizer.
-        strategy = make_strategy(args.strategy, args.cpu_replicas)
+        # a MultiWorkerMirroredStrategy before any other op, and resolving the experiment
+        # builds its optimizer. A list trains nothing: no strategy.
+        if args.tensorboard is not None and not args.list_jobs and not _has_tensorboard():
+            raise SerKerasError("--tensorboard writes its logs with the tensorboard package, "
+                                "which is not installed: pip install tensorboard")
+        strategy = (None if args.list_jobs
+                    else make_strategy(args.strategy, args.cpu_replicas))
         exp = experiment_from_args(args)
-        cells = [exp.cell(c) for c in args.cells.split(",")] if args.cells else exp.cells
         from ser_keras.training import ExperimentData, run_job
+        from ser_keras.training.runner import job_state
 
         data = ExperimentData(exp)
-        # Tasks that read finished runs (evaluate, late fusion) come after the cells they read.
-        from ser_keras.training.tasks import TASKS
-
-        cells = sorted(cells, key=lambda c: TASKS.get(data.plans[c.id].config.task).stage_of(
-            data.plans[c.id].config))
+        # notes go to stderr under --list-jobs: its stdout is the list (wc -l counts jobs)
+        note = (lambda m: print(m, file=sys.stderr)) if args.list_jobs else print
+        jobs = list_jobs(exp, data, args.cells.split(",") if args.cells else None,
+                         args.folds, note)
+        indices = range(len(jobs))
+        if args.job_index is not None:
+            if args.job_index not in indices:
+                raise SerKerasError(
+                    f"--job-index {args.job_index} is out of range: this command has "
+                    f"{len(jobs)} job(s)"
+                    + (f", 0 to {len(jobs) - 1}" if jobs else "")
+                    + " (--list-jobs lists them)")
+            indices = [args.job_index]
+        if args.list_jobs:
+            for i in indices:
+                job = jobs[i]
+                print(job.line(i, job_state(exp, job.cell, job.fold, job.seed, args.runs,
+                                           data, args.force)))
+            return 0
         on = (", ".join(f"{k} read from {v}" for k, v in exp.stand_ins.items())
               if exp.stand_ins else exp.dataset)
-        print(f"{exp.name} on {on}: {len(cells)} cell(s), seeds {exp.seeds}, "
+        cells = len({jobs[i].cell for i in indices})
+        which = (f"job {args.job_index} of {len(jobs)}" if args.job_index is not None
+                 else f"{len(jobs)} job(s)")
+        print(f"{exp.name} on {on}: {which}, {cells} cell(s), seeds {exp.seeds}, "
               f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
         started, done = time.perf_counter(), 0
-        for cell in cells:
-            config = data.plans[cell.id].config
-            folds = range(data.fold_count(config))
-            chosen = args.folds if args.folds is not None else (config.folds or list(folds))
-            beyond = [f for f in chosen if f not in folds]
-            if beyond and args.folds is not None:
-                # --folds 0,1 over cells of a 10-fold and a 1-fold protocol: each runs its own
-                print(f"{cell.id}: {config.protocol} has {len(folds)} fold(s); skipping "
-                      f"fold(s) {', '.join(map(str, beyond))}")
-                chosen = [f for f in chosen if f in folds]
-            for fold in chosen:
-                for seed in config.seeds:
-                    run_job(exp, cell, fold, seed, args.runs, data, strategy, args.force)
-                    done += 1
+        for i in indices:
+            job = jobs[i]
+            run_job(exp, exp.cell(job.cell), job.fold, job.seed, args.runs, data, strategy,
+                    args.force, tensorboard=args.tensorboard)
+            done += 1
     except SerKerasError as err:
         print(f"ser-train: error: {err}", file=sys.stderr)
         return 2
     print(f"{done} job(s) in {time.perf_counter() - started:.0f}s; report: ser-report "
           f"--runs {args.runs}")
     return 0
+
+
+def _has_tensorboard() -> bool:
+    """TensorFlow writes summaries through the tensorboard package (no longer one of its
+    requirements)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _has_gpu() -> bool:

@@ -1,6 +1,8 @@
 """Epoch selection on a validation metric, and a kill-safe per-epoch training state.
 
-Both keep their state in the run folder, so a killed job resumes where it stopped.
+Both keep their state in the run folder, so a killed job resumes where it stopped. The
+selector also reports every epoch as one line (``log``): a CI log shows a job's progress
+without Keras' progress bar.
 """
 from __future__ import annotations
 
@@ -24,12 +26,18 @@ class EpochSelector(keras.callbacks.Callback):
     ``metric`` (a key of those logs) selects the epoch, ``greater_is_better`` says which way.
     Validation runs outside the distribution strategy with a non-distributed predict function,
     so the last, smaller batch never meets the replica-count trap (STACK.md).
+    ``log`` (when given) gets one line per epoch, ``"<label> epoch E/N: loss L, val <metric>
+    V, best B (epoch K), Ts"`` (epochs counted from 1, as the job's final line counts them).
     """
 
     def __init__(self, directory: Path, predict: Callable, val_ds,
                  validate: Callable[[np.ndarray], dict], metric: str, greater_is_better: bool,
-                 patience: int | None):
+                 patience: int | None, log: Callable[[str], None] | None = None,
+                 label: str = "", epochs: int | None = None):
         super().__init__()
+        self.log = log
+        self.label = label
+        self.epochs = epochs
         self.directory = directory
         self.predict = predict
         self.val_ds = val_ds
@@ -64,7 +72,9 @@ class EpochSelector(keras.callbacks.Callback):
             store.atomic_write_json(self.best_path, {"epoch": epoch,
                                                      "metric": self.metric.removeprefix("val_"),
                                                      "value": value})
-            best = {"epoch": epoch}
+            best = {"epoch": epoch, "value": value}
+        if self.log is not None:
+            self.log(epoch_line(self.label, epoch, self.epochs, logs, self.metric, best))
         if self.patience is not None and epoch - best["epoch"] >= self.patience:
             self.model.stop_training = True
 
@@ -105,6 +115,25 @@ class EpochBackup(keras.callbacks.Callback):
             old.unlink()
 
 
+def epoch_line(label: str, epoch: int, epochs: int | None, logs: dict, metric: str,
+               best: dict) -> str:
+    """``"<label> epoch 3/30: loss 1.2345, val uar 0.4560, best 0.4780 (epoch 2), 1.2s"``."""
+    def number(value) -> str:
+        try:
+            return "n/a" if value is None or value != value else f"{float(value):.4f}"
+        except (TypeError, ValueError):
+            return "n/a"
+
+    of = f"/{epochs}" if epochs else ""
+    line = (f"{label + ' ' if label else ''}epoch {epoch + 1}{of}: loss "
+            f"{number(logs.get('loss'))}, val {metric.removeprefix('val_')} "
+            f"{number(logs.get(metric))}, best {number(best.get('value'))} "
+            f"(epoch {best['epoch'] + 1})")
+    if "train_seconds" in logs:
+        line += f", {logs['train_seconds']:.1f}s"
+    return line
+
+
 def write_history(path: Path, epoch: int, logs: dict) -> None:
     rows = []
     if path.exists():
@@ -118,4 +147,4 @@ def write_history(path: Path, epoch: int, logs: dict) -> None:
         writer.writerows([*rows, row])
 
 
-__all__ = ["EpochBackup", "EpochSelector", "write_history"]
+__all__ = ["EpochBackup", "EpochSelector", "epoch_line", "write_history"]

@@ -9,6 +9,7 @@ batches over devices. A job writes its run folder::
         predictions.csv  validation_predictions.csv (at the selected epoch)
         metrics.json (written last: its presence means the job is done)
         backup/      (the last epoch's training state: a killed job resumes from it)
+        tensorboard/ (``ser-train --tensorboard``: TensorBoard logs, not part of its identity)
 
 What a job does is its task's (``ser_keras.training.tasks``: ``supervised`` trains a model,
 ``late-fusion`` combines finished runs); this module is the part every task shares: the run
@@ -241,6 +242,10 @@ class JobContext:
     data: ExperimentData
     strategy: Any
     log: Callable[[str], None]
+    # where the job writes TensorBoard logs (``ser-train --tensorboard``), or None: not at all
+    tensorboard: Path | None = None
+    # the job's run folder (``directory`` is a stage's own folder in a multi-stage task)
+    run_folder: Path | None = None
 
     @property
     def config(self) -> ExperimentConfig:
@@ -271,8 +276,13 @@ class Outcome:
 
 def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
             data: ExperimentData, strategy=None, force: bool = False,
-            log: Callable[[str], None] = print) -> dict | None:
-    """Run one job with its cell's task; return its metrics (None when it was already done)."""
+            log: Callable[[str], None] = print, tensorboard=None) -> dict | None:
+    """Run one job with its cell's task; return its metrics (None when it was already done).
+
+    ``tensorboard``: None (no TensorBoard logs), True (in ``<run folder>/tensorboard``) or a
+    folder under which the job's logs go to the run folder's own path (``<tensorboard>/
+    <experiment>/<dataset>/<cell>/fold<FF>-seed<S>``, one ``tensorboard --logdir`` for all
+    jobs). Not part of the job's config: a run is the same run with or without them."""
     from ser_keras.training.tasks import TASKS
 
     cell_id = cell if isinstance(cell, str) else cell.id
@@ -294,8 +304,11 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
             return None
         log(f"{cell_id} fold {fold_index} seed {seed}: redone, {stale}")
         force = True
+    board = tensorboard_dir(tensorboard, runs_root, config, cell_id, fold_index, seed)
     if force and directory.exists():
         shutil.rmtree(directory)
+    if force and board is not None and board.exists():
+        shutil.rmtree(board)  # the logs of the run that is replaced
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if strategy is None:
@@ -305,7 +318,7 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     (directory / "config.yaml").write_text(job_config)
     store.atomic_write_json(directory / "versions.json", _versions())
     context = JobContext(exp, plan, fold_index, seed, directory, Path(runs_root), data,
-                         strategy, log)
+                         strategy, log, board, directory)
     outcome = task().run(context)
 
     columns = (list(config.targets) if config.regression
@@ -342,6 +355,45 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     log(f"{cell_id} fold {fold_index} ({outcome.fold_info.get('fold_name', '')}) seed {seed}: "
         f"{_headline(report)} in {report['train_seconds']:.0f}s")
     return report
+
+
+def tensorboard_dir(tensorboard, runs_root, config: ExperimentConfig, cell_id: str, fold: int,
+                    seed: int) -> Path | None:
+    """Where a job writes its TensorBoard logs (``run_job``'s ``tensorboard``), or None."""
+    if tensorboard is None or tensorboard is False:
+        return None
+    if tensorboard is True or tensorboard == "":
+        return run_dir(runs_root, config, cell_id, fold, seed) / "tensorboard"
+    return run_dir(tensorboard, config, cell_id, fold, seed)
+
+
+def job_state(exp: ExperimentConfig, cell_id: str, fold_index: int, seed: int, runs_root,
+              data: ExperimentData, force: bool = False) -> str:
+    """What ``run_job`` would do with a job now, in one word: ``done`` (skipped: finished with
+    this config), ``todo`` (nothing trained yet), ``resumes`` (an interrupted job: it goes on
+    from its last epoch), ``redo`` (retrained: ``force``, or the runs it was computed from
+    changed) or ``other-config`` (its folder holds a run of another config: it fails unless
+    ``force``)."""
+    from ser_keras.training.tasks import TASKS
+
+    plan = data.plans[cell_id]
+    config = plan.config
+    directory = run_dir(runs_root, config, cell_id, fold_index, seed)
+    trained = [n for n in ("metrics.json", "best.json", "backup") if (directory / n).exists()]
+    if not trained:
+        return "todo"
+    if force:
+        return "redo"
+    model_config = to_dict(plan.model_config) if plan.model_config is not None else None
+    try:
+        check_same_config(directory, config, model_config)
+    except ConfigError:
+        return "other-config"
+    if "metrics.json" not in trained:
+        return "resumes"
+    stale = TASKS.get(config.task).stale(directory, data, plan, Path(runs_root), fold_index,
+                                         seed)
+    return "done" if stale is None else "redo"
 
 
 def _headline(report: dict) -> str:
@@ -500,4 +552,5 @@ def _versions() -> dict:
 
 
 __all__ = ["ExperimentData", "JobContext", "Outcome", "VALIDATION_PREDICTIONS", "evaluate",
-           "read_predictions", "run_dir", "run_job", "stratified_reports", "write_predictions"]
+           "job_state", "read_predictions", "run_dir", "run_job", "stratified_reports",
+           "tensorboard_dir", "write_predictions"]

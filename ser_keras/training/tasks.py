@@ -28,6 +28,7 @@ import collections
 import dataclasses
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
@@ -267,9 +268,24 @@ class SupervisedTask(Task):
             directory, predict, val_ds,
             validator(config, np.array([inputs.targets[u] for u in val_ids]), loss_fn),
             f"val_{selection_name(training.selection_metric)}",
-            greater_is_better(training.selection_metric), training.patience)
+            greater_is_better(training.selection_metric), training.patience,
+            log=ctx.log, label=f"{ctx.cell.id} fold {ctx.fold_index} seed {seed}",
+            epochs=training.epochs)
         backup = EpochBackup(directory / "backup")
-        model.fit(train_ds, epochs=training.epochs, callbacks=[selector, backup], verbose=0,
+        callbacks = [selector, backup]
+        board = tensorboard_callback(ctx, directory)
+        if board is not None:
+            callbacks.insert(1, board)  # after the selector: it sees the validation logs
+        # Keras' progress bar on a terminal only, never in a CI or cluster log (the selector's
+        # epoch lines are the progress there); before the selector, so that its bar is done
+        # when the selector's line is printed
+        terminal = sys.stdout.isatty()
+        if terminal:
+            import keras
+
+            callbacks.insert(0, keras.callbacks.ProgbarLogger())
+        model.fit(train_ds, epochs=training.epochs, callbacks=callbacks,
+                  verbose=1 if terminal else 0,
                   shuffle=False)  # shuffled by tf.data, reshuffled every epoch
 
         model.load_weights(directory / "best.weights.h5")
@@ -297,6 +313,22 @@ class SupervisedTask(Task):
         floor = training_floor(config, [inputs.targets[u] for u in train_ids], y_test)
         return Outcome(test_ids, y_test, scores, best, params, inputs.fold_record, validation,
                        predictions, floor)
+
+
+def tensorboard_callback(ctx: JobContext, directory: Path):
+    """keras.callbacks.TensorBoard writing into the job's TensorBoard folder (a stage of a
+    multi-stage task, trained in ``<run folder>/stages/<stage>``, into the same subfolder of
+    it), or None when the job writes no TensorBoard logs."""
+    if ctx.tensorboard is None:
+        return None
+    import keras
+
+    logdir = Path(ctx.tensorboard)
+    try:
+        logdir = logdir / Path(directory).relative_to(ctx.run_folder or ctx.directory)
+    except ValueError:
+        pass
+    return keras.callbacks.TensorBoard(log_dir=str(logdir), write_graph=False)
 
 
 FLOOR_BLOCKS = ("train_majority", "train_mean")   # metrics.json blocks of training_floor
