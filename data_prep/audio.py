@@ -30,7 +30,7 @@ SILENCE_PEAK = 10 ** (-80 / 20)
 MIN_DURATION_S = 0.1
 """Shortest usable utterance (seconds, at the file's own rate): shorter audio is
 ``too_short_audio``. 100 ms is the longest analysis frame among the speech feature sets:
-``mfcc39_smile``'s frame (ho2020: "audio frames of 100 ms"), also the length eGeMAPS pads to
+``mfcc39_smile``'s frame (100 ms Hamming frames), also the length eGeMAPS pads to
 (``min_samples`` = 1600 at 16 kHz; its F0 frames are 60 ms) and four times ``mfcc39``'s 25 ms.
 It is a fixed constant, not the longest window of the sets being prepared, so that the manifest
 (and its hash, which every feature set is tied to) does not depend on ``--features``: preparing

@@ -7,8 +7,16 @@
     ser-prepare iemocap /data/IEMOCAP_full_release --for ho2020/table3   # what that table reads
     ser-prepare ravdess /data/RAVDESS --augment noise:snr=20,copies=1    # + noisy copies
 
-Re-running the same command skips what is complete and finishes what is not. The store root
-defaults to ``$SER_KERAS_DATA`` or ``./data``.
+Re-running the same command skips what is complete and finishes what is not, and re-extracts
+a complete shard whose bytes no longer match its marker. The store root defaults to
+``$SER_KERAS_DATA`` or ``./data``.
+
+    ser-prepare iemocap /data/IEMOCAP_full_release --verify   # check the store, extract nothing
+    ser-prepare demo --verify                                 # (exit 1 when a shard is bad)
+
+One command at a time per corpus store: the whole command holds ``<out>/<corpus>/.prepare.lock``
+(``ser_keras.locks``); a second one fails at once naming the holder's pid, or, with ``--wait``,
+waits for it.
 """
 from __future__ import annotations
 
@@ -109,6 +117,13 @@ def _common(parser: argparse.ArgumentParser, default_encoder: str) -> None:
                              "which has none); kept with the store for later runs, "
                              "'none' drops the kept ones")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--verify", action="store_true",
+                        help="extract nothing: check every shard of the corpus store (marker, "
+                             "size, sha256, records; the --features sets only, when given), "
+                             "print the bad ones, exit 1 when any is bad")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another ser-prepare holds this corpus store's lock "
+                             "(<out>/<corpus>/.prepare.lock), wait for it instead of failing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,8 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    from data_prep.prepare import prepare, summary_lines
-
     if args.workers is not None and args.workers < 1:
         print("ser-prepare: error: --workers must be >= 1", file=sys.stderr)
         return 2
@@ -168,11 +181,47 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: cell(s) {', '.join(wanting)} of {args.for_experiment} train on "
                   "augmented copies: add --augment noise (or train them with --set "
                   "augmentation=none)")
-    corpus = args.corpus
-    if args.corpus == "demo" and args.layout == "msp-podcast":
+    corpus = DEMO_MSP if args.corpus == "demo" and args.layout == "msp-podcast" else args.corpus
+    from ser_keras import locks, store
+
+    if args.verify:
+        if not store.corpus_dir(args.out, corpus).is_dir():
+            print(f"ser-prepare: error: {store.corpus_dir(args.out, corpus)}: no prepared "
+                  "corpus here, nothing to verify", file=sys.stderr)
+            return 2
+    try:
+        with locks.exit_on_sigterm(), locks.acquire(
+                store.corpus_dir(args.out, corpus) / LOCK_NAME, wait=args.wait,
+                command=command, hint=LOCK_HINT):
+            if args.verify:
+                return _verify(args.out, corpus, args.features)
+            return _prepare(args, corpus, command, augment)
+    except (locks.LockError, store.StoreError) as err:
+        print(f"ser-prepare: error: {err}", file=sys.stderr)
+        return 2
+
+
+LOCK_NAME = ".prepare.lock"   # <out>/<corpus>/.prepare.lock: one ser-prepare per corpus store
+LOCK_HINT = ("another ser-prepare is working on this corpus store: wait for it with --wait, "
+             "or stop that process")
+
+
+def _verify(out: Path, corpus: str, features: list[str] | None) -> int:
+    """``--verify``: one line per bad shard, the notes, a summary; 1 when any is bad."""
+    from ser_keras import store
+
+    report = store.verify_corpus(out, corpus, features)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _prepare(args, corpus: str, command: str, augment) -> int:
+    from data_prep.prepare import prepare, summary_lines
+
+    if corpus == DEMO_MSP:
         from data_prep.corpora import demo
 
-        corpus = DEMO_MSP
         source = args.out / "sources" / f"{DEMO_MSP}-{args.size}-seed{args.seed}"
         print(f"generating the MSP-Podcast-layout demo corpus ({args.size}, seed {args.seed}: "
               f"utterances drawn with seed {args.seed + demo.MSP_SEED_OFFSET}) in {source}")

@@ -15,11 +15,14 @@
    requested audio sets (a copy: its source's audio plus the copy's own noise); text sets run
    batched in this process (a copy: its source's transcript). Each feature set is written
    shard by shard; complete shards are skipped on a re-run, so an interrupted prepare is
-   finished by running the same command again. Nothing non-finite is stored: the shard writer
-   refuses an array holding NaN or Inf (``non_finite_features``), an extractor failure is
-   recorded as ``extract_error: ...``; either way the utterance is a failure of that feature set
-   in its shard marker, counted in the report, with a problem line naming the file, the
-   utterance and the set.
+   finished by running the same command again. A re-run first checks every complete shard's
+   bytes against its marker (sha256, ``store.FeatureSetWriter``): one that no longer matches
+   (flipped bytes, a cut file) is re-extracted, with a line naming it; a marker written before
+   markers had a checksum gets one once its records are read and match it. Nothing
+   non-finite is stored: the shard writer refuses an array holding NaN or Inf
+   (``non_finite_features``), an extractor failure is recorded as ``extract_error: ...``;
+   either way the utterance is a failure of that feature set in its shard marker, counted in
+   the report, with a problem line naming the file, the utterance and the set.
 
 Copies are a pure function of the checked rows and the spec, so the same command writes the
 same manifest (same hash) and resumes. Another ``--augment`` (or none) writes another manifest:

@@ -18,6 +18,26 @@ renamed into place, so a killed writer never leaves a shard that a reader would 
 plan (which utt_ids go to which shard) is a pure function of the manifest, so a resumed run
 writes exactly the bytes an uninterrupted run would.
 
+Integrity (a shard damaged after its marker was written: bytes flipped, the file cut). The
+marker records the shard's byte count and its ``sha256`` (markers written before the checksum
+existed have none: they are trusted, and the next ``ser-prepare`` of the set reads their
+records and adds it). Three checks, by cost (``check_shard``'s levels):
+
+* ``size``: a stat of every shard, each time a set is opened (``open_feature_set``; well
+  under a millisecond for a whole store): a cut or grown shard is refused at once, with the
+  shard and the command that rebuilds it;
+* flipped bytes of the same size are found by TensorFlow's CRC32C of every record while the
+  records are read anyway (training's first epoch): ``shard_errors`` turns that
+  ``tf.errors.DataLossError`` into a one-line ``StoreError`` naming the damaged shard (found
+  by hashing the shards read, on that error path only) and the command;
+* ``checksum`` (sha256 against the marker) and ``records`` (every record read, parsed and
+  checked against the marker's utt_ids and lengths): ``ser-prepare ... --verify``
+  (``verify_corpus``), every re-run of ``ser-prepare`` (a complete shard whose bytes no
+  longer match its marker is re-extracted) and ``open_feature_set(..., verify=True)``.
+  sha256 runs at about 1.4 GB/s (hashlib, warm page cache): too slow to repeat at every
+  training start of a large store, which reads (and CRC-checks) every byte in its first
+  epoch anyway.
+
 Records are ``tf.train.Example`` protos with ``utt_id`` (bytes), ``shape`` (int64 list) and
 ``data`` (raw little-endian bytes, C order, in the set's ``dtype``: ``float32`` or ``float16``).
 Readers decode with the metadata's dtype and always hand out float32.
@@ -30,16 +50,22 @@ of another version):
    or tokens for rank ``"sequence"``, 1 for rank ``"vector"``), so that the input pipeline knows
    every length without scanning the set; records may be stored as float16 (metadata
    ``dtype``).
+
+   Markers since gained ``sha256`` (the shard file's), optional: no format change, a marker
+   without it is read as before.
 """
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -332,11 +358,13 @@ class ShardWriter:
 
     def commit(self) -> dict:
         self._writer.close()
+        checksum = file_sha256(self.tmp)
         os.replace(self.tmp, self.final)
         marker = {
             "shard": self.name,
             "records": len(self.utt_ids),
             "bytes": self.final.stat().st_size,
+            "sha256": checksum,
             "utt_ids": self.utt_ids,
             "lengths": self.lengths,
             "failures": dict(sorted(self.failures.items())),
@@ -384,13 +412,47 @@ class FeatureSetWriter:
             "prepare_command": prepare_command,
         })
         meta_path = self.directory / "metadata.json"
-        if self.directory.exists():
+        resumed = self.directory.exists()
+        if resumed:
             reason = _rebuild_reason(meta_path, self.metadata)
             if reason:
                 log(f"{self.directory}: {reason}; rebuilding {self.name}")
                 shutil.rmtree(self.directory)
+                resumed = False
         self.directory.mkdir(parents=True, exist_ok=True)
         atomic_write_json(meta_path, self.metadata)
+        if resumed:
+            self._check_complete_shards(log)
+
+    def _check_complete_shards(self, log) -> None:
+        """A resumed set: every complete shard is checked against its marker: its size, and
+        its sha256 when the shard was modified after its marker (an edit in place; a shard
+        untouched since is not read again: ``--verify`` hashes everything) or the marker has
+        none (from an older ser-prepare: it gets one once its records are read and match it).
+        A shard that no longer matches loses its marker: it is re-extracted."""
+        upgraded = 0
+        for index in range(len(self.shards)):
+            name = self.shard_name(index)
+            check = check_shard(self.directory, name, "size", self.metadata)
+            if not check.complete or check.problem:
+                pass
+            elif check.marker.get("sha256") and not _written_after_marker(check):
+                continue   # unchanged since its marker (size, mtime): no need to hash it
+            else:
+                check = check_shard(self.directory, name, "checksum", self.metadata)
+            if not check.complete:
+                continue
+            if check.problem:
+                log(f"{check.path}: {check.problem}; re-extracting it")
+                with contextlib.suppress(FileNotFoundError):
+                    check.marker_path.unlink()
+            elif not check.marker.get("sha256"):
+                atomic_write_json(check.marker_path,
+                                  dict(check.marker, sha256=file_sha256(check.path)))
+                upgraded += 1
+        if upgraded:
+            log(f"{self.directory}: added a checksum to {upgraded} shard marker(s) written "
+                "by an older ser-prepare (their records were read and match the markers)")
 
     def shard_name(self, index: int) -> str:
         return shard_name(index, len(self.shards))
@@ -408,6 +470,14 @@ class FeatureSetWriter:
                 (self.directory / stale).unlink()
         return ShardWriter(self.directory, name, self.metadata["rank"], self.metadata.get("dim"),
                            self.metadata["dtype"])
+
+
+def _written_after_marker(check) -> bool:
+    """The shard's bytes were modified after its marker was written (an edit in place)."""
+    try:
+        return check.path.stat().st_mtime_ns > check.marker_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return True
 
 
 def _comparable(metadata: dict) -> dict:
@@ -433,33 +503,155 @@ def _rebuild_reason(meta_path: Path, metadata: dict) -> str | None:
     return None
 
 
-def _read_marker(directory: Path, name: str) -> dict | None:
-    """The marker of a complete shard, or None when the shard is incomplete.
+def _load_marker(directory: Path, name: str) -> tuple[dict | None, str | None]:
+    """(marker, None) for a well-formed marker, else (None, why it is not).
 
-    Complete: marker and shard file exist, the byte count matches, and the marker lists one
-    length per utt_id (a marker without ``lengths``, hand-edited or truncated, is incomplete).
-    """
+    Well formed: a JSON object listing one length (an int >= 0) per utt_id and ``records``
+    of them (a marker without ``lengths``, hand-edited or truncated, is not)."""
     marker = directory / f"{name}.done.json"
-    shard = directory / f"{name}.tfrecord"
-    if not (marker.is_file() and shard.is_file()):
-        return None
+    if not marker.is_file():
+        return None, (f"no marker {marker.name}: unfinished (an interrupted or running "
+                      "ser-prepare)")
     try:
         info = json.loads(marker.read_text())
     except (OSError, ValueError):
-        return None
-    if not isinstance(info, dict) or info.get("bytes") != shard.stat().st_size:
-        return None
-    utt_ids, lengths = info.get("utt_ids"), info.get("lengths")
+        return None, f"marker {marker.name} unreadable"
+    utt_ids, lengths = (info.get("utt_ids"), info.get("lengths")) if isinstance(
+        info, dict) else (None, None)
     if not (isinstance(utt_ids, list) and isinstance(lengths, list)
             and len(lengths) == len(utt_ids) == info.get("records")
+            and isinstance(info.get("bytes"), int)
             and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
                     for n in lengths)):
-        return None
-    return info
+        return None, f"marker {marker.name} malformed (no length per utt_id)"
+    return info, None
+
+
+def _read_marker(directory: Path, name: str) -> dict | None:
+    """The marker of a complete shard whose size matches it, or None (the shard is incomplete
+    or cut: redone by the writer)."""
+    check = check_shard(directory, name, "size")
+    return None if check.problem else check.marker
 
 
 def _shard_complete(directory: Path, name: str) -> bool:
     return _read_marker(directory, name) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Integrity
+# --------------------------------------------------------------------------------------------
+NO_CHECKSUM = "no checksum, re-run ser-prepare to add one"
+CHECK_LEVELS = ("size", "checksum", "records")
+
+
+@dataclasses.dataclass
+class ShardCheck:
+    """What ``check_shard`` found about one shard.
+
+    ``complete``: its writer finished it (a well-formed marker exists); ``problem``: what is
+    wrong (None: nothing, at the level checked); a complete shard with a problem was damaged
+    after it was written. ``note``: NO_CHECKSUM for a marker without a sha256."""
+
+    path: Path
+    marker: dict | None = None
+    problem: str | None = None
+    note: str | None = None
+    bytes: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.marker is not None
+
+    @property
+    def marker_path(self) -> Path:
+        return self.path.with_name(self.path.name[:-len(".tfrecord")] + ".done.json")
+
+
+def check_shard(directory, name: str, level: str = "size",
+                metadata: dict | None = None) -> ShardCheck:
+    """Check shard ``name`` of the set in ``directory`` against its marker.
+
+    ``level``: ``"size"`` (marker, file and byte count: a stat), ``"checksum"`` (also the
+    sha256 the marker records; a marker without one: the records are read instead, the only
+    check of its bytes), ``"records"`` (also every record read and parsed with ``metadata``'s
+    rank, dim and dtype, and its utt_id and length compared with the marker's).
+    """
+    if level not in CHECK_LEVELS:
+        raise ValueError(f"check level {level!r} not in {CHECK_LEVELS}")
+    directory = Path(directory)
+    check = ShardCheck(directory / f"{name}.tfrecord")
+    check.marker, check.problem = _load_marker(directory, name)
+    if check.marker is None:
+        return check
+    try:
+        check.bytes = check.path.stat().st_size
+    except FileNotFoundError:
+        check.problem = "the file is missing, its marker says it is complete"
+        return check
+    if check.bytes != check.marker["bytes"]:
+        check.problem = (f"{check.bytes} bytes, its marker records {check.marker['bytes']} "
+                         "(cut or changed after it was written)")
+        return check
+    if level == "size":
+        return check
+    checksum = check.marker.get("sha256")
+    if not checksum:
+        check.note = NO_CHECKSUM
+    elif file_sha256(check.path) != checksum:
+        check.problem = "sha256 differs from its marker's (changed after it was written)"
+        return check
+    if level == "records" or not checksum:
+        check.problem = _check_records(check.path, check.marker, metadata)
+    return check
+
+
+def _check_records(path: Path, marker: dict, metadata: dict | None) -> str | None:
+    """Read every record of a shard (TFRecord CRC32C of each); with ``metadata``, parse it
+    and compare its utt_id and length with the marker's. None when all is well."""
+    import tensorflow as tf
+
+    ds = tf.data.TFRecordDataset([str(path)])
+    usable = (isinstance(metadata, dict) and metadata.get("rank") in RANKS
+              and metadata.get("dtype", "float32") in DTYPES and metadata.get("dim"))
+    if usable:
+        rank, dim = RANKS[metadata["rank"]], int(metadata["dim"])
+        dtype = metadata.get("dtype", "float32")
+        ds = ds.map(lambda s: parse_record(s, rank, dim, dtype),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).map(
+            lambda r: (r["utt_id"], tf.shape(r["features"])[0]))
+    else:
+        ds = ds.map(lambda s: (tf.constant(b""), tf.constant(0)))
+    utt_ids, lengths = [], []
+    try:
+        for utt_id, length in ds.as_numpy_iterator():
+            utt_ids.append(utt_id.decode())
+            lengths.append(int(length) if not usable or rank == 2 else 1)
+    except tf.errors.OpError as err:
+        return f"record {len(utt_ids)} unreadable: {tf_reason(err)}"
+    expected = marker["utt_ids"]
+    if len(utt_ids) != len(expected):
+        return f"{len(utt_ids)} records, its marker lists {len(expected)}"
+    if not usable:
+        return None
+    for i, (found, wanted) in enumerate(zip(utt_ids, expected)):
+        if found != wanted:
+            return f"record {i} is {found}, its marker lists {wanted}"
+    for i, (found, wanted) in enumerate(zip(lengths, marker["lengths"])):
+        if found != wanted:
+            return f"record {i} ({utt_ids[i]}) has length {found}, its marker records {wanted}"
+    return None
+
+
+def tf_reason(err) -> str:
+    """The words of a TensorFlow error without its graph and op decorations."""
+    message = " ".join(str(getattr(err, "message", err)).split())
+    found = re.search(r"(corrupted|truncated) record at (\d+)", message)
+    if found:
+        return f"{found.group(1)} record at byte {found.group(2)}"
+    message = re.sub(r"\[*\{\{[^}]*\}\}\]*", "", message)
+    message = re.sub(r"\[Op:[^\]]*\].*", "", message).strip(" :;")
+    return message[:160] or type(err).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,6 +690,11 @@ class FeatureSet:
         """2 for a sequence set ((length, dim) arrays), 1 for a vector set ((dim,) arrays)."""
         return RANKS[self.metadata["rank"]]
 
+    @property
+    def hint(self) -> str:
+        """The command that (re)builds this set: the ser-prepare command recorded with it."""
+        return rebuild_hint(self.metadata, self.corpus, self.name, self.store_root)
+
     def longest(self, utt_ids: Iterable[str] | None = None) -> int:
         """The largest length among ``utt_ids`` (all records when None; 0 when empty).
 
@@ -520,6 +717,7 @@ class FeatureSet:
         import tensorflow as tf
 
         autotune = tf.data.AUTOTUNE
+        _READING[str(self.directory)] = self   # which shards to check on a read error
         files = [str(p) for p in self.shard_paths]
         ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads)
         rank, dim, dtype = self.rank, self.dim, self.dtype
@@ -528,16 +726,20 @@ class FeatureSet:
 
     def to_dict(self) -> dict[str, np.ndarray]:
         """All records as numpy arrays keyed by utt_id (small corpora, tests, notebooks)."""
-        return {r["utt_id"].decode(): r["features"]
-                for r in self.dataset().as_numpy_iterator()}
+        with shard_errors([self]):
+            return {r["utt_id"].decode(): r["features"]
+                    for r in self.dataset().as_numpy_iterator()}
 
 
 def open_feature_set(store_root, corpus: str, name: str,
-                     expect: dict | None = None) -> FeatureSet:
-    """Open a feature set, refusing one that is missing, incomplete or not as expected.
+                     expect: dict | None = None, verify: bool = False) -> FeatureSet:
+    """Open a feature set, refusing one that is missing, incomplete, damaged or not as expected.
 
     ``expect`` maps metadata keys to required values (e.g. ``{"dim": 39}``); dotted keys reach
-    into ``config`` (``{"config.text_encoder": "bert-base-uncased"}``).
+    into ``config`` (``{"config.text_encoder": "bert-base-uncased"}``). Every shard's size is
+    checked against its marker (a stat); ``verify`` also checks its sha256 (reads the whole
+    set: see the module's "Integrity"). A damaged shard is a one-line StoreError naming the
+    shard and the command that rebuilds it.
     """
     directory = feature_dir(store_root, corpus, name)
     meta_path = directory / "metadata.json"
@@ -574,14 +776,14 @@ def open_feature_set(store_root, corpus: str, name: str,
         if found != wanted:
             raise StoreError(f"{meta_path}: {key} is {found!r}, expected {wanted!r}; "
                              f"rebuild with: {hint}")
-    markers, missing = [], []
-    for index in range(metadata["num_shards"]):
-        name_i = shard_name(index, metadata["num_shards"])
-        marker = _read_marker(directory, name_i)
-        if marker is not None:
-            markers.append(marker)
-        else:
-            missing.append(name_i)
+    checks = [check_shard(directory, shard_name(index, metadata["num_shards"]),
+                          "checksum" if verify else "size", metadata)
+              for index in range(metadata["num_shards"])]
+    damaged = [c for c in checks if c.complete and c.problem]
+    if damaged:
+        raise damaged_error(damaged, hint)
+    markers = [c.marker for c in checks if c.complete]
+    missing = [c.path.name[:-len(".tfrecord")] for c in checks if not c.complete]
     if missing:
         raise StoreError(f"{directory}: {len(missing)} of {metadata['num_shards']} shards are "
                          f"incomplete (first: {missing[0]}); finish them with: {hint}")
@@ -608,3 +810,168 @@ def iter_marker_summaries(store_root, corpus: str) -> Iterator[tuple[str, dict]]
             failures.update(info.get("failures", {}))
             notes.update(info.get("notes", {}))
         yield directory.name, {"records": records, "failures": failures, "notes": notes}
+
+
+# --------------------------------------------------------------------------------------------
+# Read errors (a shard damaged after the set was opened: flipped bytes of the same size)
+# --------------------------------------------------------------------------------------------
+_READING: dict[str, FeatureSet] = {}   # sets whose dataset() was built in this process
+
+
+def damaged_error(damaged: Sequence[ShardCheck], hint: str) -> StoreError:
+    """The one-line error of damaged shards (the first named, the others counted)."""
+    first = damaged[0]
+    more = f" (and {len(damaged) - 1} more damaged shard(s))" if len(damaged) > 1 else ""
+    return StoreError(f"{first.path}: damaged: {first.problem}{more}; re-extract "
+                      f"{'them' if more else 'it'} with: {hint}")
+
+
+def read_error(err: BaseException, feature_sets=None) -> StoreError | None:
+    """The StoreError that explains ``err``, a TensorFlow ``DataLossError`` raised while
+    records were read ("corrupted record at N", which names no file); None for any other
+    error, or when no feature set was read.
+
+    The shards of ``feature_sets`` (default: every set whose ``dataset()`` this process built;
+    pooled sets are looked into) are checked (size and sha256, or their records for a marker
+    without a checksum) to name the damaged one and the command that re-extracts it.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(err, tf.errors.DataLossError):
+        return None
+    sets = list(_READING.values()) if feature_sets is None else _flatten(feature_sets)
+    if not sets:
+        return None
+    for fs in sets:
+        damaged = [c for c in (check_shard(fs.directory, p.name[:-len(".tfrecord")],
+                                           "checksum", fs.metadata)
+                               for p in fs.shard_paths) if c.problem]
+        if damaged:
+            return damaged_error(damaged, fs.hint)
+    names = ", ".join(sorted({f"{fs.corpus}/{fs.name}" for fs in sets}))
+    return StoreError(f"a shard of feature set(s) {names} could not be read ({tf_reason(err)}), "
+                      f"though every shard now matches its marker; check the store with: "
+                      f"{sets[0].hint} --verify")
+
+
+def _flatten(feature_sets) -> list[FeatureSet]:
+    out: list[FeatureSet] = []
+    for fs in feature_sets:
+        out += _flatten(fs.sets) if hasattr(fs, "sets") else [fs]
+    return out
+
+
+@contextlib.contextmanager
+def shard_errors(feature_sets=None):
+    """Run a block that reads feature sets (``model.fit``, ``predict``, iterating a dataset):
+    a damaged shard found by TensorFlow there is re-raised as a one-line StoreError naming
+    the shard and the command that re-extracts it (``read_error``), not a TensorFlow trace.
+
+    >>> with store.shard_errors():
+    ...     model.fit(train_ds, ...)
+    """
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - only a DataLossError is translated
+        converted = read_error(err, feature_sets)
+        if converted is None:
+            raise
+        raise converted from None
+
+
+# --------------------------------------------------------------------------------------------
+# Verify (ser-prepare ... --verify)
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class VerifyReport:
+    """What ``verify_corpus`` found: ``bad`` (shard or set path, what is wrong), ``notes``
+    (lines that are no damage: no checksum, a stale or old-format set)."""
+
+    corpus_dir: Path
+    sets: int = 0
+    shards: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    bad: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    hints: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+    def lines(self) -> list[str]:
+        lines = [f"{path}: {problem}" for path, problem in self.bad] + list(self.notes)
+        if self.bad:
+            lines.append(f"{self.corpus_dir}: {len(self.bad)} problem(s) in {self.shards} "
+                         f"shard(s) of {self.sets} feature set(s); the prepare command "
+                         f"re-extracts the bad shards: {' ; '.join(self.hints)}")
+        else:
+            lines.append(f"{self.corpus_dir}: {self.shards} shard(s) of {self.sets} feature "
+                         f"set(s) verified, all fine ({self.bytes / 1e6:.1f} MB in "
+                         f"{self.seconds:.1f} s)")
+        return lines
+
+
+def verify_corpus(store_root, corpus: str, feature_sets: Sequence[str] | None = None
+                  ) -> VerifyReport:
+    """Check every shard of every feature set (or of ``feature_sets``) of a prepared corpus:
+    marker present and well formed, byte size, sha256, every record readable, parsed, and as
+    its marker lists it. Reads everything, writes nothing."""
+    started = time.perf_counter()
+    report = VerifyReport(corpus_dir(store_root, corpus))
+    if not report.corpus_dir.is_dir():
+        raise StoreError(f"{report.corpus_dir}: no prepared corpus here (nothing to verify); "
+                         "prepare it first with ser-prepare")
+    root = report.corpus_dir / "features"
+    names = list(feature_sets) if feature_sets else sorted(
+        p.name for p in root.glob("*") if p.is_dir())
+    manifest = manifest_path(store_root, corpus)
+    if not names and not manifest.is_file():   # e.g. only the lock of a failed first run
+        raise StoreError(f"{report.corpus_dir}: no prepared corpus here (no manifest, no "
+                         "feature set): nothing to verify; prepare it first with ser-prepare")
+    manifest_sha = file_sha256(manifest) if manifest.is_file() else None
+
+    def bad(path, problem, hint):
+        report.bad.append((path, problem))
+        if hint not in report.hints:
+            report.hints.append(hint)
+
+    for name in names:
+        directory = root / name
+        meta_path = directory / "metadata.json"
+        report.sets += 1
+        try:
+            metadata = json.loads(meta_path.read_text())
+            if not isinstance(metadata, dict) or not isinstance(metadata.get("num_shards"), int):
+                raise ValueError("not a feature set's metadata")
+        except FileNotFoundError:
+            bad(meta_path, "missing (the set is not in the store)" if not directory.is_dir()
+                else "missing", rebuild_hint(None, corpus, name, store_root))
+            continue
+        except (OSError, ValueError) as err:
+            bad(meta_path, f"unreadable ({err})", rebuild_hint(None, corpus, name, store_root))
+            continue
+        hint = rebuild_hint(metadata, corpus, name, store_root)
+        if metadata.get("format_version") != FORMAT_VERSION:
+            report.notes.append(f"{directory}: store format {metadata.get('format_version')}, "
+                                f"this ser-keras reads {FORMAT_VERSION} (not checked; readers "
+                                f"refuse it): rebuild with: {hint}")
+            continue
+        if manifest_sha is not None and metadata.get("manifest_sha256") != manifest_sha:
+            report.notes.append(f"{directory}: built from another manifest than {manifest} "
+                                f"(stale: readers refuse it); rebuild with: {hint}")
+        unchecked = 0
+        count = metadata["num_shards"]
+        for index in range(count):
+            check = check_shard(directory, shard_name(index, count), "records", metadata)
+            report.shards += 1
+            report.bytes += check.bytes
+            if check.problem:
+                bad(check.path, check.problem, hint)
+            elif check.note == NO_CHECKSUM:
+                unchecked += 1
+        if unchecked:
+            report.notes.append(f"{directory}: {unchecked} of {count} shard(s): "
+                                f"{NO_CHECKSUM} ({hint})")
+    report.seconds = time.perf_counter() - started
+    return report

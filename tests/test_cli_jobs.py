@@ -207,3 +207,29 @@ def test_a_job_trains_under_a_multiworker_strategy_built_from_tf_config(store, t
         f"['localhost:{port}']"]
     assert "1 replica(s)" in result.stdout
     assert (tmp_path / "runs" / RUN / "vec-a/fold00-seed0/metrics.json").is_file()
+
+
+def test_a_job_another_process_trains_is_refused_and_a_dead_holders_lock_taken_over(
+        store, tmp_path, capsys):
+    from ser_keras import locks
+
+    path, runs = _experiment(store, tmp_path), tmp_path / "runs"
+    lock = runs / RUN / "vec-a" / ".fold00-seed0.lock"
+    # a live holder (this process, as another ser-train would be): refused at once, named
+    with locks.acquire(lock, command="ser-train (the other one)"):
+        code, out, err = _ser_train(capsys, path, store, runs, "--job-index", "0")
+        assert code == 2 and not (runs / RUN / "vec-a/fold00-seed0/metrics.json").exists()
+        assert f"{lock}: locked by pid {os.getpid()}" in err
+        assert "another process is training this job: wait for it with ser-train --wait" in err
+    # other jobs of the experiment are not locked by it
+    with locks.acquire(lock):
+        code, out, _ = _ser_train(capsys, path, store, runs, "--job-index", "2")
+        assert code == 0 and _job_lines(out) == [("vec-b", 0, 0)]
+    # a lock left by a killed process: taken over, the job trains, the lock is gone after
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    lock.write_text(json.dumps({"pid": int(dead.stdout), "host": locks.HOST,
+                                "started": "2020-01-01 00:00:00", "command": "ser-train"}))
+    code, out, err = _ser_train(capsys, path, store, runs, "--job-index", "0")
+    assert code == 0 and _job_lines(out) == [("vec-a", 0, 0)]
+    assert "took over the stale lock" in err + "\n".join(out) and not lock.exists()

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-replicas", type=int, default=None,
                    help="with --strategy mirrored and no GPU: logical CPU devices to mirror over")
     p.add_argument("--force", action="store_true", help="retrain jobs that are done")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for a job that another process is training (its lock) instead "
+                        "of failing at once")
     p.add_argument("--list-jobs", action="store_true",
                    help="print the jobs this command runs, one a line: 'INDEX CELL fold F seed "
                         "S STATE' (STATE: done, todo, resumes, redo or other-config), with "
@@ -274,11 +277,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exp.name} on {on}: {which}, {cells} cell(s), seeds {exp.seeds}, "
               f"{strategy.num_replicas_in_sync} replica(s); runs in {args.runs}")
         started, done = time.perf_counter(), 0
-        for i in indices:
-            job = jobs[i]
-            run_job(exp, exp.cell(job.cell), job.fold, job.seed, args.runs, data, strategy,
-                    args.force, tensorboard=args.tensorboard)
-            done += 1
+        from ser_keras import store
+
+        # a shard damaged after it was written: one line naming it and the prepare command,
+        # not TensorFlow's DataLossError
+        from ser_keras import locks
+
+        # SIGTERM (a scheduler's timeout, scancel) leaves like an exception: job locks released
+        with locks.exit_on_sigterm(), store.shard_errors():
+            for i in indices:
+                job = jobs[i]
+                run_job(exp, exp.cell(job.cell), job.fold, job.seed, args.runs, data,
+                        strategy, args.force, tensorboard=args.tensorboard, wait=args.wait)
+                done += 1
     except SerKerasError as err:
         print(f"ser-train: error: {err}", file=sys.stderr)
         return 2

@@ -279,6 +279,19 @@ def make_dataset(feeds: Sequence[InputFeed], targets: Mapping[str, Any], *, batc
     return ds.prefetch(tf.data.AUTOTUNE), ids
 
 
+def shard_errors(feeds: Sequence[InputFeed] | None = None):
+    """Context manager around what iterates ``make_dataset``'s datasets (``model.fit``,
+    ``predict``): a shard damaged after the set was opened (TensorFlow's "corrupted record",
+    a ``DataLossError`` naming no file) becomes a one-line StoreError naming the shard and the
+    ser-prepare command that re-extracts it (``store.shard_errors``). ``feeds`` None: every
+    feature set this process has read.
+
+    >>> with data_input.shard_errors(feeds):
+    ...     model.fit(train_ds, ...)
+    """
+    return store.shard_errors(None if feeds is None else list(distinct_sets(feeds).values()))
+
+
 def _text_table(feed: InputFeed, ids: Sequence[str]):
     import tensorflow as tf
 

@@ -276,16 +276,50 @@ class Outcome:
 
 def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
             data: ExperimentData, strategy=None, force: bool = False,
-            log: Callable[[str], None] = print, tensorboard=None) -> dict | None:
+            log: Callable[[str], None] = print, tensorboard=None,
+            wait: bool = False) -> dict | None:
     """Run one job with its cell's task; return its metrics (None when it was already done).
 
     ``tensorboard``: None (no TensorBoard logs), True (in ``<run folder>/tensorboard``) or a
     folder under which the job's logs go to the run folder's own path (``<tensorboard>/
     <experiment>/<dataset>/<cell>/fold<FF>-seed<S>``, one ``tensorboard --logdir`` for all
-    jobs). Not part of the job's config: a run is the same run with or without them."""
-    from ser_keras.training.tasks import TASKS
+    jobs). Not part of the job's config: a run is the same run with or without them.
+
+    The job holds ``<runs>/<experiment>/<dataset>/<cell>/.fold<FF>-seed<S>.lock`` while it
+    runs: a second process on the same job fails at once naming the holder's pid (``wait``:
+    waits for it); a lock left by a killed process is taken over. Other jobs of the
+    experiment run side by side (a scheduler's array)."""
+    from ser_keras import locks
 
     cell_id = cell if isinstance(cell, str) else cell.id
+    directory = run_dir(runs_root, data.plans[cell_id].config, cell_id, fold_index, seed)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    if not is_chief(strategy):   # the workers of one multiworker job: the chief holds it
+        return _run_job(exp, cell_id, fold_index, seed, runs_root, data, strategy, force, log,
+                        tensorboard)
+    with locks.acquire(directory.parent / f".{directory.name}.lock", wait,
+                       hint="another process is training this job: wait for it with "
+                            "ser-train --wait", log=log):
+        return _run_job(exp, cell_id, fold_index, seed, runs_root, data, strategy, force, log,
+                        tensorboard)
+
+
+def is_chief(strategy) -> bool:
+    """This process is the one that owns a job's folder: always, except a non-chief worker of
+    a MultiWorkerMirroredStrategy (the chief is task ``chief``, else worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None:
+        return True
+    has_chief = "chief" in (resolver.cluster_spec().as_dict() or {})
+    return task_type == "chief" or (not has_chief and task_type == "worker"
+                                    and int(resolver.task_id or 0) == 0)
+
+
+def _run_job(exp, cell_id: str, fold_index: int, seed: int, runs_root, data, strategy, force,
+             log, tensorboard) -> dict | None:
+    from ser_keras.training.tasks import TASKS
+
     plan = data.plans[cell_id]
     config = plan.config
     directory = run_dir(runs_root, config, cell_id, fold_index, seed)
@@ -319,7 +353,8 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
     store.atomic_write_json(directory / "versions.json", _versions())
     context = JobContext(exp, plan, fold_index, seed, directory, Path(runs_root), data,
                          strategy, log, board, directory)
-    outcome = task().run(context)
+    with store.shard_errors():   # a damaged shard: one line naming it, for every caller
+        outcome = task().run(context)
 
     columns = (list(config.targets) if config.regression
                else list(get_class_set(config.class_set).classes))
