@@ -717,7 +717,9 @@ class FeatureSet:
         import tensorflow as tf
 
         autotune = tf.data.AUTOTUNE
-        _READING[str(self.directory)] = self   # which shards to check on a read error
+        # which shards to check on a read error, the most recently read last
+        _READING.pop(str(self.directory), None)
+        _READING[str(self.directory)] = self
         files = [str(p) for p in self.shard_paths]
         ds = tf.data.TFRecordDataset(files, num_parallel_reads=num_parallel_reads)
         rank, dim, dtype = self.rank, self.dim, self.dtype
@@ -831,14 +833,16 @@ def read_error(err: BaseException, feature_sets=None) -> StoreError | None:
     records were read ("corrupted record at N", which names no file); None for any other
     error, or when no feature set was read.
 
-    The shards of ``feature_sets`` (default: every set whose ``dataset()`` this process built;
-    pooled sets are looked into) are checked (size and sha256, or their records for a marker
+    The shards of ``feature_sets`` (default: every set whose ``dataset()`` this process built,
+    the most recent first; pooled sets are looked into) are checked (size and sha256, or their records for a marker
     without a checksum) to name the damaged one and the command that re-extracts it.
     """
     tf = sys.modules.get("tensorflow")
     if tf is None or not isinstance(err, tf.errors.DataLossError):
         return None
-    sets = list(_READING.values()) if feature_sets is None else _flatten(feature_sets)
+    # the sets read most recently first: the one TensorFlow was reading is among them
+    sets = (list(reversed(_READING.values())) if feature_sets is None
+            else _flatten(feature_sets))
     if not sets:
         return None
     for fs in sets:

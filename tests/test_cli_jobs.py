@@ -220,7 +220,7 @@ def test_a_job_another_process_trains_is_refused_and_a_dead_holders_lock_taken_o
         code, out, err = _ser_train(capsys, path, store, runs, "--job-index", "0")
         assert code == 2 and not (runs / RUN / "vec-a/fold00-seed0/metrics.json").exists()
         assert f"{lock}: locked by pid {os.getpid()}" in err
-        assert "another process is training this job: wait for it with ser-train --wait" in err
+        assert "another process is training this job (ser-train --wait waits for it)" in err
     # other jobs of the experiment are not locked by it
     with locks.acquire(lock):
         code, out, _ = _ser_train(capsys, path, store, runs, "--job-index", "2")

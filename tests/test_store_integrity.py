@@ -212,7 +212,7 @@ def test_the_guard_leaves_other_errors_alone(out):
     assert store.read_error(RuntimeError("x")) is None
 
 
-def test_check_levels_cost_nothing_when_the_shards_are_fine(out):
+def test_check_levels_find_nothing_when_the_shards_are_fine(out):
     fs = store.open_feature_set(out, "demo", SET, verify=True)
     for level in store.CHECK_LEVELS:
         for path in fs.shard_paths:
@@ -234,3 +234,18 @@ def test_ser_train_on_a_damaged_shard_says_which_and_how_to_rebuild_it(out, tmp_
     lines = [line for line in err.splitlines() if line.startswith("ser-train: error: ")]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err
     _assert_one_line_naming(lines[0][len("ser-train: error: "):], shard, _recorded_command(out))
+
+
+def test_opening_and_reading_for_training_hash_no_shard(out, monkeypatch):
+    hash_file = store.file_sha256
+
+    def no_shard_hashing(path):
+        assert not str(path).endswith(".tfrecord"), f"hashed {path} at training start"
+        return hash_file(path)   # the manifest's hash (a small file) is checked as before
+
+    monkeypatch.setattr(store, "file_sha256", no_shard_hashing)
+    fs = store.open_feature_set(out, "demo", SET)
+    ds, ids = data_input.make_dataset([InputFeed("audio", "sequence", [fs])],
+                                      dict.fromkeys(fs.utt_ids, 0), batch_size=16)
+    with store.shard_errors():
+        assert sum(int(batch[1].shape[0]) for batch in ds) == len(ids) == 60

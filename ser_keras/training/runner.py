@@ -298,8 +298,8 @@ def run_job(exp: ExperimentConfig, cell, fold_index: int, seed: int, runs_root,
         return _run_job(exp, cell_id, fold_index, seed, runs_root, data, strategy, force, log,
                         tensorboard)
     with locks.acquire(directory.parent / f".{directory.name}.lock", wait,
-                       hint="another process is training this job: wait for it with "
-                            "ser-train --wait", log=log):
+                       hint="another process is training this job (ser-train --wait waits "
+                            "for it)", log=log):
         return _run_job(exp, cell_id, fold_index, seed, runs_root, data, strategy, force, log,
                         tensorboard)
 
